@@ -1,0 +1,89 @@
+package otelmlx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// PolicyError is returned by Load when an enforcing policy denies a model. The caller's load
+// function was not called.
+type PolicyError struct {
+	Model  string // sanitized model name
+	Source string // sanitized source URI
+	Rule   string // the rule that denied the load (RuleSourceAllowed, RuleFormatAllowed, ...)
+	Reason string
+}
+
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("otelmlx: policy denied loading model %q from %s (rule %s): %s", e.Model, e.Source, e.Rule, e.Reason)
+}
+
+// IntegrityError is returned by Load when the model's digest differs from the digest pinned for
+// its name. In enforce mode the loaded model was discarded (closed, if it implements io.Closer).
+type IntegrityError struct {
+	Model    string
+	Expected string
+	Actual   string
+}
+
+func (e *IntegrityError) Error() string {
+	return fmt.Sprintf("otelmlx: model %q has sha256 %s, policy pins %s: the model files changed or were replaced", e.Model, e.Actual, e.Expected)
+}
+
+// ErrRejected marks an inference refused by input validation or limits. Wrap it (or use
+// Reject) in the error an inference function returns and the failure is reported as
+// mlx.inference.rejected instead of mlx.inference.failed.
+var ErrRejected = errors.New("inference rejected")
+
+// Reject returns an error that wraps ErrRejected with the reason.
+func Reject(reason string) error { return fmt.Errorf("%w: %s", ErrRejected, reason) }
+
+// ErrResourceExhausted marks a failure caused by MLX memory limits, out-of-memory or a time
+// limit. Errors that wrap it, and context.DeadlineExceeded, are reported as
+// mlx.resource.exhausted in addition to the failure event.
+var ErrResourceExhausted = errors.New("resource exhausted")
+
+// errorTyper lets an error choose its own error.type value.
+type errorTyper interface{ ErrorType() string }
+
+// errorType maps an error to a low-cardinality error.type value.
+func errorType(err error) string {
+	if err == nil {
+		return ""
+	}
+	return errorTypeOf(err)
+}
+
+func errorTypeOf(err error) string {
+	var pe *PolicyError
+	var ie *IntegrityError
+	var et errorTyper
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "context_canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.As(err, &pe):
+		return "policy_denied"
+	case errors.As(err, &ie):
+		return "integrity_mismatch"
+	case errors.Is(err, ErrRejected):
+		return "rejected"
+	case errors.Is(err, ErrResourceExhausted):
+		return "resource_exhausted"
+	case errors.As(err, &et):
+		return et.ErrorType()
+	}
+	return fmt.Sprintf("%T", err)
+}
+
+func isResourceExhausted(err error) bool {
+	return errors.Is(err, ErrResourceExhausted) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// panicError carries a recovered panic value into the span before the panic continues.
+type panicError struct{ v any }
+
+func (p panicError) Error() string     { return fmt.Sprintf("panic: %v", p.v) }
+func (p panicError) ErrorType() string { return "panic" }

@@ -1,0 +1,300 @@
+// Package artifact describes a model on disk: its files, their formats and their SHA-256
+// digests, with a cache keyed by file identity so an unchanged model is never hashed twice.
+package artifact
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
+)
+
+// Limits on what one model reference may expand to, so a hostile or mistaken path (a home
+// directory, a mount of millions of files) fails fast instead of hashing for hours.
+const (
+	MaxFiles = 10_000
+	MaxDepth = 16
+)
+
+// File is one file of a model.
+type File struct {
+	Rel    string // slash-separated path relative to the model root; the base name for a single file
+	Size   int64
+	Sniff  sniff.Result
+	Digest string // hex SHA-256; empty until hashed
+
+	abs string
+	key fileKey
+}
+
+// Manifest is a model on disk.
+type Manifest struct {
+	Root  string // absolute, cleaned path the reference resolved to
+	Dir   bool
+	Files []File // sorted by Rel
+	Size  int64
+}
+
+// Format is the model's format as the data contract reports it: that of its weight files.
+// Any pickle (or object array) in the model wins, because a loader that globs a directory can
+// pick it up; a directory of only auxiliary files (configs, tokenizers) is unknown.
+func (m *Manifest) Format() sniff.Format {
+	var f sniff.Format = sniff.Unknown
+	for _, file := range m.Files {
+		switch {
+		case file.Sniff.Format == sniff.Pickle:
+			return sniff.Pickle
+		case file.Sniff.Format != sniff.Unknown && f == sniff.Unknown:
+			f = file.Sniff.Format
+		}
+	}
+	return f
+}
+
+// Unsafe reports whether any file can run code when loaded.
+func (m *Manifest) Unsafe() bool {
+	for _, file := range m.Files {
+		if file.Sniff.Unsafe {
+			return true
+		}
+	}
+	return false
+}
+
+// FormatErr returns the first structural fault found in the model's files, or nil.
+func (m *Manifest) FormatErr() error {
+	for _, file := range m.Files {
+		if file.Sniff.Err != nil {
+			return fmt.Errorf("%s: %w", file.Rel, file.Sniff.Err)
+		}
+	}
+	return nil
+}
+
+// Hashed reports whether every file digest is known (from the cache or from Hash).
+func (m *Manifest) Hashed() bool {
+	for _, f := range m.Files {
+		if f.Digest == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// Digest is the model digest: a single file's own SHA-256, or for a directory the SHA-256 over
+// the sorted lines "<relative path>\x00<hex file digest>\n". Empty until every file is hashed.
+func (m *Manifest) Digest() string {
+	if !m.Hashed() {
+		return ""
+	}
+	if !m.Dir && len(m.Files) == 1 {
+		return m.Files[0].Digest
+	}
+	h := sha256.New()
+	for _, f := range m.Files {
+		io.WriteString(h, f.Rel)
+		h.Write([]byte{0})
+		io.WriteString(h, f.Digest)
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Inspector scans and hashes models, remembering results by file identity.
+type Inspector struct {
+	cache *cache
+}
+
+// NewInspector returns an Inspector whose cache holds at most capacity files.
+func NewInspector(capacity int) *Inspector {
+	return &Inspector{cache: newCache(capacity)}
+}
+
+// Scan resolves path, lists the model's regular files (skipping dot-files and dot-directories
+// below the root), and identifies each file's format. Files whose identity is cached get their
+// format and digest from the cache without being opened.
+func (in *Inspector) Scan(path string) (*Manifest, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	root, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(root)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Root: root, Dir: fi.IsDir()}
+	if !m.Dir {
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not a regular file or directory", root)
+		}
+		f := File{Rel: filepath.Base(root), Size: fi.Size(), abs: root, key: keyOf(root, fi)}
+		if err := in.identify(&f); err != nil {
+			return nil, err
+		}
+		m.Files, m.Size = []File{f}, f.Size
+		return m, nil
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == root {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if strings.Count(rel, string(filepath.Separator)) >= MaxDepth {
+				return fmt.Errorf("model directory %s is nested deeper than %d levels", root, MaxDepth)
+			}
+			return nil
+		}
+		fi, err := os.Stat(p) // follows links: the digest covers what a loader would read
+		if err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		if len(m.Files) >= MaxFiles {
+			return fmt.Errorf("model directory %s holds more than %d files; point the reference at the model itself", root, MaxFiles)
+		}
+		m.Files = append(m.Files, File{Rel: filepath.ToSlash(rel), Size: fi.Size(), abs: p, key: keyOf(p, fi)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Files) == 0 {
+		return nil, fmt.Errorf("model directory %s holds no files", root)
+	}
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Rel < m.Files[j].Rel })
+	for i := range m.Files {
+		if err := in.identify(&m.Files[i]); err != nil {
+			return nil, err
+		}
+		m.Size += m.Files[i].Size
+	}
+	return m, nil
+}
+
+func (in *Inspector) identify(f *File) error {
+	if e, ok := in.cache.get(f.key); ok {
+		f.Sniff, f.Digest = e.sniff, e.digest
+		return nil
+	}
+	fh, err := os.Open(f.abs)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	res, err := sniff.Reader(fh, f.Size)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", f.Rel, err)
+	}
+	f.Sniff = res
+	in.cache.put(f.key, entry{sniff: res})
+	return nil
+}
+
+// Hash computes the digests that Scan did not find in the cache, several files at a time, and
+// stores them. It returns the model digest.
+func (in *Inspector) Hash(ctx context.Context, m *Manifest) (string, error) {
+	var todo []int
+	for i := range m.Files {
+		if m.Files[i].Digest == "" {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) > 0 {
+		workers := min(runtime.GOMAXPROCS(0), len(todo))
+		next := make(chan int)
+		errs := make([]error, len(m.Files))
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for i := range next {
+					f := &m.Files[i]
+					d, err := HashFile(ctx, f.abs)
+					if err != nil {
+						errs[i] = fmt.Errorf("hashing %s: %w", f.Rel, err)
+						continue
+					}
+					f.Digest = d
+					in.cache.put(f.key, entry{sniff: f.Sniff, digest: d})
+				}
+			})
+		}
+	feed:
+		for _, i := range todo {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+		close(next)
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return "", err
+		}
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+	}
+	return m.Digest(), nil
+}
+
+// chunk is the read size for hashing: large enough that syscalls vanish in the hash cost, small
+// enough to stay in L2 while SHA-256 runs over it.
+const chunk = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, chunk); return &b }}
+
+// HashFile streams one file through SHA-256, stopping early if ctx is cancelled.
+func HashFile(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	h := sha256.New()
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])), nil
+}

@@ -1,0 +1,59 @@
+package modelsource
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestClassify(t *testing.T) {
+	dir := t.TempDir()
+	modelDir := filepath.Join(dir, "tiny")
+	os.Mkdir(modelDir, 0o755)
+	cwd, _ := os.Getwd()
+	os.Chdir(dir)
+	defer os.Chdir(cwd)
+	realDir, _ := filepath.EvalSymlinks(modelDir)
+
+	tests := []struct {
+		ref, uri string
+		kind     Kind
+		remote   bool
+	}{
+		{modelDir, "file://" + realDir, Local, false},
+		{"file://" + modelDir, "file://" + realDir, Local, false},
+		{"tiny", "file://" + realDir, Local, false},
+		{"mlx-community/Llama-3.2-1B-Instruct-4bit", "hf://mlx-community/Llama-3.2-1B-Instruct-4bit", HF, true},
+		{"hf://mlx-community/phi-2@a1b2c3", "hf://mlx-community/phi-2@a1b2c3", HF, true},
+		{"https://models.example.com/m.safetensors", "https://models.example.com/m.safetensors", HTTPS, true},
+		{"https://user:secret@host/m.gguf", "https://REDACTED@host/m.gguf", HTTPS, true},
+		{"https://bucket.s3.amazonaws.com/m?X-Amz-Signature=abc&x=1", "https://bucket.s3.amazonaws.com/m?X-Amz-Signature=REDACTED&x=1", HTTPS, true},
+		{"s3://bucket/models/m.safetensors", "s3://bucket/models/m.safetensors", S3, true},
+		{"http://insecure/m", "http://insecure/m", Other, true},
+		{"./not-there/model", "file://" + filepath.Join(realDir[:len(realDir)-len("/tiny")], "not-there/model"), Local, false},
+		{"", "", Other, false},
+	}
+	for _, tt := range tests {
+		got := Classify(tt.ref)
+		if got.URI != tt.uri || got.Kind != tt.kind || got.Remote != tt.remote {
+			t.Errorf("Classify(%q) = %+v, want uri %q kind %q remote %v", tt.ref, got, tt.uri, tt.kind, tt.remote)
+		}
+	}
+}
+
+func TestClassifyResolvesSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "outside", "evil.safetensors")
+	os.MkdirAll(filepath.Dir(target), 0o755)
+	os.WriteFile(target, []byte("x"), 0o644)
+	link := filepath.Join(dir, "models", "good.safetensors")
+	os.MkdirAll(filepath.Dir(link), 0o755)
+	if err := os.Symlink(target, link); err != nil {
+		t.Skip(err)
+	}
+	got := Classify(link)
+	if !strings.HasSuffix(got.URI, "/outside/evil.safetensors") {
+		t.Fatalf("link not resolved: %s", got.URI)
+	}
+}
