@@ -57,3 +57,23 @@ func TestClassifyResolvesSymlinks(t *testing.T) {
 		t.Fatalf("link not resolved: %s", got.URI)
 	}
 }
+
+func FuzzClassify(f *testing.F) {
+	for _, s := range []string{"/srv/m", "file:///x", "hf://a/b@c", "org/repo", "https://u:p@h/p?sig=1", "s3://b/k", "::", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ref string) {
+		s := Classify(ref)
+		switch s.Kind {
+		case Local, HF, HTTPS, S3, Other:
+		default:
+			t.Fatalf("kind %q outside the contract", s.Kind)
+		}
+		if s.Kind == Local && !strings.HasPrefix(s.URI, "file:///") {
+			t.Fatalf("local source %q has URI %q", ref, s.URI)
+		}
+		if strings.Contains(ref, "://") && strings.Contains(ref, ":hunter2@") && strings.Contains(s.URI, "hunter2") {
+			t.Fatalf("password kept in %q", s.URI)
+		}
+	})
+}

@@ -83,10 +83,18 @@ func Reader(r io.ReaderAt, size int64) (Result, error) {
 		return npy(r, size)
 	case bytes.HasPrefix(h, []byte("PK\x03\x04")), bytes.HasPrefix(h, []byte("PK\x05\x06")):
 		return npz(r, size)
+	case n >= 9 && h[8] == '{':
+		// A safetensors length prefix can begin with the bytes of a pickle PROTO opcode (a
+		// 896-byte header starts 0x80 0x03), so content that validates as safetensors is
+		// safetensors; content that fails and also starts like a pickle is treated as the
+		// more dangerous of the two.
+		res, err := safetensors(r, size, binary.LittleEndian.Uint64(h[:8]))
+		if err == nil && res.Err != nil && isPickle(h) {
+			return Result{Format: Pickle, Unsafe: true, Detail: pickleDetail(h)}, nil
+		}
+		return res, err
 	case isPickle(h):
 		return Result{Format: Pickle, Unsafe: true, Detail: pickleDetail(h)}, nil
-	case n >= 9 && h[8] == '{':
-		return safetensors(r, size, binary.LittleEndian.Uint64(h[:8]))
 	}
 	return Result{Format: Unknown}, nil
 }

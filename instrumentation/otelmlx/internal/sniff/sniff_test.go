@@ -166,6 +166,20 @@ func TestHostileCorpus(t *testing.T) {
 }
 
 // A header that claims a huge length must be refused before anything of that size is allocated.
+// A valid safetensors file whose header length starts with the bytes of a pickle PROTO opcode
+// (0x0380 = 896) is safetensors, not pickle.
+func TestSafetensorsLengthThatLooksLikePickle(t *testing.T) {
+	name := strings.Repeat("n", 896-len(`{"":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`))
+	hdr := `{"` + name + `":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`
+	file := safetensorsRaw(uint64(len(hdr)), []byte(hdr), []byte{7})
+	if file[0] != 0x80 || file[1] != 0x03 {
+		t.Fatalf("test file does not start like a pickle: % x", file[:2])
+	}
+	if got := sniffBytes(t, file); got.Format != Safetensors || got.Err != nil {
+		t.Fatalf("got %+v", got)
+	}
+}
+
 func TestHugeHeaderDoesNotAllocate(t *testing.T) {
 	file := safetensorsRaw(MaxSafetensorsHeader-1, []byte(`{"a":1}`), nil)
 	var before, after runtime.MemStats
