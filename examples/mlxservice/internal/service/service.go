@@ -244,14 +244,7 @@ func (s *Service) predict(w http.ResponseWriter, r *http.Request) {
 		return result{probs, classes}, otelmlx.Response{Model: m.info.Name}, err
 	})
 	if err != nil {
-		status := http.StatusInternalServerError
-		switch {
-		case errors.Is(err, otelmlx.ErrRejected) && m == nil && decodeErr == nil:
-			status = http.StatusNotFound
-		case errors.Is(err, otelmlx.ErrRejected):
-			status = http.StatusBadRequest
-		}
-		writeJSON(w, status, map[string]string{"error": err.Error()})
+		writeInferenceError(w, err, m == nil && decodeErr == nil)
 		return
 	}
 	out := predictResponse{Model: req.Model, SHA256: m.info.SHA256}
@@ -340,14 +333,7 @@ func (s *Service) generate(w http.ResponseWriter, r *http.Request) {
 			FinishReasons: []string{finish}}, nil
 	})
 	if err != nil {
-		status := http.StatusInternalServerError
-		switch {
-		case errors.Is(err, otelmlx.ErrRejected) && m == nil && decodeErr == nil:
-			status = http.StatusNotFound
-		case errors.Is(err, otelmlx.ErrRejected):
-			status = http.StatusBadRequest
-		}
-		writeJSON(w, status, map[string]string{"error": err.Error()})
+		writeInferenceError(w, err, m == nil && decodeErr == nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -470,4 +456,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		fmt.Fprintln(os.Stderr, "mlxservice: writing response:", err)
 	}
+}
+
+// writeInferenceError answers a failed inference: 404 for a request that named no loaded model,
+// 400 for other input the service refused, 500 for a failure of the model itself.
+func writeInferenceError(w http.ResponseWriter, err error, unknownModel bool) {
+	status := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, otelmlx.ErrRejected) && unknownModel:
+		status = http.StatusNotFound
+	case errors.Is(err, otelmlx.ErrRejected):
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, map[string]string{"error": err.Error()})
 }

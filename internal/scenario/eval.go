@@ -1,0 +1,125 @@
+package scenario
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Grace is how long after an incident's end a flag still counts as its detection.
+const Grace = 5 * time.Minute
+
+// TypeReport is the outcome for one incident type.
+type TypeReport struct {
+	Type        string
+	Incidents   int
+	Detected    int
+	Recall      float64
+	MedianDelay time.Duration
+	MaxDelay    time.Duration
+}
+
+// Report is the outcome of one scenario run.
+type Report struct {
+	Types []TypeReport
+	// FalseAlarms are flags after the warm-up that no incident explains: not on an incident's
+	// key (or a key of the same service and model) during it.
+	FalseAlarms int
+	// WarmupFlags are flags during the warm-up (reported, not scored).
+	WarmupFlags int
+	// FalseByType counts the false alarms by flag type.
+	FalseByType map[string]int
+	KeyDays     float64
+	PerKeyDay   float64
+	Flags       int
+}
+
+func related(a, b string) bool {
+	return a == b || strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
+}
+
+// Evaluate matches flags with the scenario's incidents.
+func Evaluate(s *Scenario, flags []Flag) Report {
+	sort.SliceStable(flags, func(i, j int) bool { return flags[i].T.Before(flags[j].T) })
+	rep := Report{Flags: len(flags), FalseByType: map[string]int{}}
+	warmEnd := s.Config.Start.Add(s.Config.Warmup)
+	byType := map[string][]time.Duration{}
+	counts := map[string]int{}
+	for _, inc := range s.Incidents {
+		counts[inc.Type]++
+		for _, f := range flags {
+			if f.T.Before(inc.Start) || f.T.After(inc.End.Add(Grace)) || f.Key != inc.Key {
+				continue
+			}
+			ok := false
+			for _, a := range inc.Accept {
+				ok = ok || a == f.Type
+			}
+			if ok {
+				byType[inc.Type] = append(byType[inc.Type], f.T.Sub(inc.Start))
+				break
+			}
+		}
+	}
+	for _, f := range flags {
+		if f.T.Before(warmEnd) {
+			rep.WarmupFlags++
+			continue
+		}
+		explained := false
+		for _, inc := range s.Incidents {
+			if !f.T.Before(inc.Start) && !f.T.After(inc.End.Add(Grace)) && related(f.Key, inc.Key) {
+				explained = true
+				break
+			}
+		}
+		if !explained {
+			rep.FalseAlarms++
+			rep.FalseByType[f.Type]++
+		}
+	}
+	days := s.Config.Start.Add(time.Duration(s.Config.Days)*24*time.Hour).Sub(warmEnd).Hours() / 24
+	rep.KeyDays = float64(s.Keys) * days
+	if rep.KeyDays > 0 {
+		rep.PerKeyDay = float64(rep.FalseAlarms) / rep.KeyDays
+	}
+	for _, t := range Types {
+		if counts[t] == 0 {
+			continue
+		}
+		d := byType[t]
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		tr := TypeReport{Type: t, Incidents: counts[t], Detected: len(d), Recall: float64(len(d)) / float64(counts[t])}
+		if len(d) > 0 {
+			tr.MedianDelay = d[len(d)/2]
+			if len(d)%2 == 0 {
+				tr.MedianDelay = (d[len(d)/2-1] + d[len(d)/2]) / 2
+			}
+			tr.MaxDelay = d[len(d)-1]
+		}
+		rep.Types = append(rep.Types, tr)
+	}
+	return rep
+}
+
+// Print writes the report as aligned lines.
+func (r Report) Print(w io.Writer, title string) {
+	fmt.Fprintf(w, "%s\n", title)
+	for _, t := range r.Types {
+		fmt.Fprintf(w, "  %-22s recall %.2f (%d/%d)  median delay %-8s max delay %s\n",
+			t.Type, t.Recall, t.Detected, t.Incidents, t.MedianDelay.Round(time.Second), t.MaxDelay.Round(time.Second))
+	}
+	fmt.Fprintf(w, "  false alarms after warm-up: %d over %.0f key-days = %.3f per key-day (flags %d, during warm-up %d)\n",
+		r.FalseAlarms, r.KeyDays, r.PerKeyDay, r.Flags, r.WarmupFlags)
+	if len(r.FalseByType) > 0 {
+		fmt.Fprintf(w, "  false alarms by type:")
+		for _, t := range Types {
+			if n := r.FalseByType[t]; n > 0 {
+				fmt.Fprintf(w, " %s %d", t, n)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+}

@@ -1,0 +1,45 @@
+# processor/mlxanomaly and cmd/mlxbacktest: evaluation and cost figures.
+#
+#   make eval           NAB development subset (scored here with NAB's method) + the MLX scenario suite
+#   make bench-anomaly  processor cost against a pass-through processor, and state per key
+#
+# The NAB subset lives beside the repository (../shared/eval/nab); override NAB_DIR to point
+# elsewhere. The same thresholds are asserted by `go test ./cmd/mlxbacktest` (part of make test).
+
+NAB_DIR        ?= $(CURDIR)/../shared/eval/nab
+ANOMALY_OUT    ?= $(CURDIR)/bin/anomaly-eval
+ANOMALY_BENCH  ?= $(BENCHTIME)
+
+.PHONY: eval bench-anomaly mlxbacktest
+
+mlxbacktest:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/mlxbacktest ./cmd/mlxbacktest
+
+eval: mlxbacktest
+	@test -f "$(NAB_DIR)/windows.json" || { echo "eval: no NAB data at $(NAB_DIR) (set NAB_DIR=...)"; exit 1; }
+	@rm -rf "$(ANOMALY_OUT)/nab" && mkdir -p "$(ANOMALY_OUT)/nab"
+	$(BIN)/mlxbacktest nab --data "$(NAB_DIR)/data" --out "$(ANOMALY_OUT)/nab"
+	$(BIN)/mlxbacktest nabscore --windows "$(NAB_DIR)/windows.json" --results "$(ANOMALY_OUT)/nab"
+	$(BIN)/mlxbacktest scenarios --seed 1 --days 3
+
+# Runs the pass-through and the mlxanomaly processor in one `go test -bench` run (same machine,
+# same moment) and prints what the processor adds per span, from the two results.
+bench-anomaly:
+	@out=$$(cd processor/mlxanomaly && \
+	  $(GO) test -run '^$$' -bench '^BenchmarkTraces$$' -benchtime 20000x -count 1 . && \
+	  $(GO) test -run '^$$' -bench '^BenchmarkEngineObserve$$' -benchtime $(ANOMALY_BENCH) -count 1 . && \
+	  $(GO) test -run '^$$' -bench '^BenchmarkStatePerKey$$' -benchtime 3x -count 1 .); \
+	echo "$$out"; \
+	echo "$$out" | awk ' \
+	  /BenchmarkTraces\/passthrough/ { for (i=1;i<=NF;i++) { if ($$(i+1)=="ns/op") pns=$$i; if ($$(i+1)=="allocs/op") pal=$$i } } \
+	  /BenchmarkTraces\/mlxanomaly/  { for (i=1;i<=NF;i++) { if ($$(i+1)=="ns/op") mns=$$i; if ($$(i+1)=="allocs/op") mal=$$i } } \
+	  /BenchmarkStatePerKey/ { for (i=1;i<=NF;i++) { if ($$(i+1)=="B/key") bk=$$i; if ($$(i+1)=="B/key-largest-kind") bl=$$i } } \
+	  END { \
+	    if (pns=="" || mns=="") { print "bench-anomaly: benchmark results missing"; exit 1 } \
+	    printf "mlxanomaly: ns/span added          %.1f  (target <= 100; batches of 100 spans vs pass-through)\n", (mns-pns)/100; \
+	    printf "mlxanomaly: allocs/span added      %.2f  (target <= 1)\n", (mal-pal)/100; \
+	    printf "mlxanomaly: bytes of state per key %.0f measured on the heap, %d for the largest key kind (target <= 1024)\n", bk, bl; \
+	  }'
+
+BENCH_EXTRA += bench-anomaly

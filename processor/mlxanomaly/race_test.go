@@ -1,0 +1,5 @@
+//go:build race
+
+package mlxanomaly
+
+const raceEnabled = true
