@@ -79,28 +79,56 @@ var (
 // StartInference starts recording an inference whose work outlives one function call, such as
 // a streamed response. The returned context carries the span.
 func (in *Instrumenter) StartInference(ctx context.Context, req Request) (context.Context, *Inference) {
-	inf := &Inference{}
-	return in.startInto(ctx, req, inf), inf
+	ctx, span, s := in.begin(ctx, &req)
+	inf := &Inference{req: req}
+	in.fill(ctx, span, s, inf)
+	return ctx, inf
 }
 
-func (in *Instrumenter) startInto(ctx context.Context, req Request, inf *Inference) context.Context {
+// begin starts the span of an inference.
+func (in *Instrumenter) begin(ctx context.Context, req *Request) (context.Context, trace.Span, *shape) {
 	if req.Operation == "" {
 		req.Operation = OperationPredict
 	}
-	inf.in, inf.req = in, req
-	inf.shape = in.shapeFor(req.Operation, req.Model)
+	s := in.shapeFor(req.Operation, req.Model)
 	opts := internalSpan
 	if req.Remote {
 		opts = clientSpan
 	}
-	ctx, inf.span = in.tracer.Start(ctx, inf.shape.spanName, opts...)
-	inf.recording = inf.span.IsRecording()
+	ctx, span := in.tracer.Start(ctx, s.spanName, opts...)
+	return ctx, span, s
+}
+
+// fill completes inf, whose req is set, for the span begin started.
+func (in *Instrumenter) fill(ctx context.Context, span trace.Span, s *shape, inf *Inference) {
+	inf.in, inf.ctx, inf.span, inf.shape = in, ctx, span, s
+	inf.recording = span.IsRecording()
 	// The clock is read only when something will use it.
 	if inf.recording || in.opDuration.Enabled(ctx) {
 		inf.start = time.Now()
 	}
-	inf.ctx = ctx
-	return ctx
+}
+
+// quiet reports that an inference whose span does not record has nothing to record at all:
+// no metric instrument and no event is enabled. Infer then only runs the function.
+func (in *Instrumenter) quiet(ctx context.Context) bool {
+	if in.opDuration.Enabled(ctx) || in.tokenUsage.Enabled(ctx) {
+		return false
+	}
+	for i := range quietChecks {
+		p := &quietChecks[i]
+		if (p.EventName != EventInferenceCompleted || in.cfg.auditRecords) && in.logger.Enabled(ctx, *p) {
+			return false
+		}
+	}
+	return true
+}
+
+var quietChecks = [...]log.EnabledParameters{
+	{Severity: log.SeverityInfo, EventName: EventInferenceCompleted},
+	{Severity: log.SeverityWarn, EventName: EventInferenceFailed},
+	{Severity: log.SeverityWarn, EventName: EventInferenceRejected},
+	{Severity: log.SeverityError, EventName: EventResourceExhausted},
 }
 
 // FirstToken marks the arrival of the first token of a streamed response.
@@ -283,8 +311,19 @@ func Infer[T any](ctx context.Context, in *Instrumenter, req Request, fn func(co
 	if in == nil {
 		in = defaultInstrumenter()
 	}
-	var inf Inference
-	ctx = in.startInto(ctx, req, &inf)
+	if in.disabled {
+		out, _, err := fn(ctx)
+		return out, err
+	}
+	ctx, span, s := in.begin(ctx, &req)
+	if !span.IsRecording() && in.quiet(ctx) {
+		// Nothing records: run fn in the span's context and end the span, even on a panic.
+		defer span.End()
+		out, _, err := fn(ctx)
+		return out, err
+	}
+	inf := Inference{req: req}
+	in.fill(ctx, span, s, &inf)
 	defer func() {
 		if r := recover(); r != nil {
 			inf.End(panicError{r})

@@ -8,8 +8,11 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log"
+	lognoop "go.opentelemetry.io/otel/log/noop"
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/artifact"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sanitize"
@@ -39,20 +42,29 @@ type Instrumenter struct {
 
 	device, version string
 
+	// disabled is set when every provider is a no-op implementation: the wrappers then only
+	// call the caller's function, since a no-op span in the context is indistinguishable from
+	// the parent span to anything the function does.
+	disabled bool
+
 	// shapes caches, per (operation, model), the span name and the metric attribute sets, so
 	// the hot path allocates neither; bounded by WithMaxModels.
 	shapes   atomic.Pointer[map[shapeKey]*shape] // copy-on-write: read on every call, written once per new model
 	shapesMu sync.Mutex
+	// last is the shape of the previous call: most services serve one model with one
+	// operation, and two string comparisons are cheaper than hashing both strings.
+	last atomic.Pointer[shape]
 }
 
 type shapeKey struct{ op, model string }
 
 type shape struct {
-	spanName string
-	model    string // sanitized
-	ok       attribute.Set
-	input    attribute.Set
-	output   attribute.Set
+	op, model0 string // the key as given (model0 unsanitized)
+	spanName   string
+	model      string // sanitized
+	ok         attribute.Set
+	input      attribute.Set
+	output     attribute.Set
 	// Record options built once from the sets: building them per call costs two allocations.
 	okOpt, inputOpt, outputOpt []metric.RecordOption
 	errs                       sync.Map // error.type -> []metric.RecordOption
@@ -81,6 +93,10 @@ func New(opts ...Option) (*Instrumenter, error) {
 		device:  cfg.device,
 		version: cfg.mlxVersion,
 	}
+	_, noTraces := cfg.tracerProvider.(tracenoop.TracerProvider)
+	_, noMetrics := cfg.meterProvider.(metricnoop.MeterProvider)
+	_, noLogs := cfg.loggerProvider.(lognoop.LoggerProvider)
+	in.disabled = noTraces && noMetrics && noLogs
 	if d, ok := cfg.memory.(deviceReporter); ok && in.device == "" {
 		in.device = d.Device()
 	}
@@ -138,10 +154,14 @@ func (in *Instrumenter) clean(s string) string { return sanitize.String(s, in.cf
 // shapeFor returns the cached span name and metric attributes for (op, model). Past the model
 // bound, names are reported as _OTHER in metrics and the span name is built per call.
 func (in *Instrumenter) shapeFor(op, model string) *shape {
+	if s := in.last.Load(); s != nil && s.op == op && s.model0 == model {
+		return s
+	}
 	k := shapeKey{op, model}
 	cur := in.shapes.Load()
 	if cur != nil {
 		if s, ok := (*cur)[k]; ok {
+			in.last.Store(s)
 			return s
 		}
 	}
@@ -151,7 +171,7 @@ func (in *Instrumenter) shapeFor(op, model string) *shape {
 	if overflow {
 		metricModel = "_OTHER"
 	}
-	s := &shape{spanName: op + " " + clean, model: clean}
+	s := &shape{op: op, model0: model, spanName: op + " " + clean, model: clean}
 	base := []attribute.KeyValue{keyOperation.String(op), providerMLX, keyRequestModel.String(metricModel)}
 	s.ok = attribute.NewSet(base...)
 	s.input = attribute.NewSet(append(base[:3:3], keyTokenType.String("input"))...)

@@ -18,11 +18,14 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/log/logtest"
+	lognoop "go.opentelemetry.io/otel/log/noop"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // harness is an Instrumenter wired to in-memory recorders of all three signals.
@@ -663,4 +666,28 @@ func TestNilInstrumenterUsesGlobals(t *testing.T) {
 	if out != 7 || err != nil {
 		t.Fatal(out, err)
 	}
+}
+
+func TestNoopProvidersOnlyRunTheFunction(t *testing.T) {
+	in, err := New(WithTracerProvider(tracenoop.NewTracerProvider()), WithMeterProvider(metricnoop.NewMeterProvider()), WithLoggerProvider(lognoop.NewLoggerProvider()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: [16]byte{1}, SpanID: [8]byte{2}}))
+	boom := errors.New("boom")
+	out, err := Infer(parent, in, Request{Model: "m"}, func(ctx context.Context) (int, Response, error) {
+		if trace.SpanContextFromContext(ctx).TraceID() != [16]byte{1} {
+			t.Error("function lost the caller's trace context")
+		}
+		return 42, Response{}, boom
+	})
+	if out != 42 || err != boom {
+		t.Fatalf("got %v %v", out, err)
+	}
+	defer func() {
+		if recover() != "p" {
+			t.Fatal("panic not propagated")
+		}
+	}()
+	Infer(parent, in, Request{Model: "m"}, func(context.Context) (int, Response, error) { panic("p") })
 }
