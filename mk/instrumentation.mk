@@ -8,9 +8,18 @@ deps-check:
 	  echo "deps-check: instrumentation depends on the OpenTelemetry API only"
 TEST_EXTRA += deps-check
 
+# Telemetry goes to the console exporters (a file here, summarized), or over OTLP when
+# OTEL_EXPORTER_OTLP_ENDPOINT is set.
+QUICKSTART_OUT := $(CURDIR)/build/demo-quickstart
 demo-quickstart:
 	@echo "== quickstart: otelmlx on a model file, then three attacks on the model layer =="
-	@cd examples && $(GO) run ./quickstart
+	@mkdir -p $(QUICKSTART_OUT)
+	@cd examples && $(GO) run ./quickstart > $(QUICKSTART_OUT)/telemetry.log
+	@if [ -z "$${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then \
+	  echo "telemetry (console exporters) in $(QUICKSTART_OUT)/telemetry.log:"; \
+	  echo "  spans:  $$(grep -o '"Name":"[^"]*","SpanContext"' $(QUICKSTART_OUT)/telemetry.log | sed 's/,"SpanContext"//' | sort | uniq -c | awk '{$$1=$$1};1' | tr '\n' ';')"; \
+	  echo "  events: $$(grep -o '"EventName":"[a-z.]*"' $(QUICKSTART_OUT)/telemetry.log | sort | uniq -c | awk '{$$1=$$1};1' | tr '\n' ';')"; \
+	fi
 DEMO_EXTRA += demo-quickstart
 
 bench-instrumentation:

@@ -21,9 +21,11 @@ echo "mlx_lm.server (MLX on this machine) on 127.0.0.1:$port; mlxclient through 
 OTEL_SERVICE_NAME=${OTEL_SERVICE_NAME:-mlxclient-demo} "$client" -base-url "http://127.0.0.1:$port/v1" \
   -model "default_model,$model" >"$out/telemetry.log"
 if OTEL_SERVICE_NAME=${OTEL_SERVICE_NAME:-mlxclient-demo} "$client" -base-url "http://127.0.0.1:$port/v1" \
-  -model "no-such-org/no-such-model" >>"$out/telemetry.log"; then
+  -model "no-such-org/no-such-model" >>"$out/telemetry.log" 2>"$out/unknown-model.err"; then
   echo "demo-mlx: the unknown model was served" >&2; exit 1
 fi
+# mlx_lm.server answers 404 with a body openai-go cannot decode; the span records the 404.
+echo "  chat no-such-org/no-such-model                refused by the server, as expected (see error.type below)"
 if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
   echo "telemetry (console exporters) in $out/telemetry.log:"
   echo "  spans:  $(grep -o '"Name":"[^"]*","SpanContext"' "$out/telemetry.log" | sed 's/,"SpanContext"//' | sort | uniq -c | awk '{$1=$1};1' | tr '\n' ';')"

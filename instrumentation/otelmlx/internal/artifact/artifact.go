@@ -278,6 +278,7 @@ func HashFile(ctx context.Context, path string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
+	adviseSequential(f)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package artifact
+
+import "os"
+
+func adviseSequential(*os.File) {}
