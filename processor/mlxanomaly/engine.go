@@ -22,6 +22,8 @@ type obs struct {
 	spanID                  uint64  // 0 when absent
 	hService, hModel        uint64  // key hashes, set by keyHashes
 	hOp, hCaller            uint64
+	hs                      uint64 // hash of service and extra key attributes, when hsSet
+	hsSet                   bool   // hs is valid (set once per resource, cleared by an item's own extra key attribute)
 	isErr, isLoad, isInfer  bool
 	denied, integrityFailed bool
 }
@@ -134,6 +136,7 @@ func signalParams(warmup int, c SignalConfig, positive bool) detector.SignalPara
 		p.Series.MinScale = 0
 		p.Series.MinAbs = 0.01 // 1% in log space
 	}
+	p.Prepare()
 	return p
 }
 
@@ -149,9 +152,9 @@ func newEngine(cfg *Config, tel *telemetry) *engine {
 	e.latency = signalParams(cfg.Warmup, cfg.Latency, true)
 	e.memory = signalParams(cfg.Warmup, cfg.Memory, true)
 	e.tokens = signalParams(cfg.Warmup, cfg.Tokens, true)
-	e.latency.Series.Prepare()
-	e.memory.Series.Prepare()
-	e.tokens.Series.Prepare()
+	e.latency.Prepare()
+	e.memory.Prepare()
+	e.tokens.Prepare()
 	for _, f := range cfg.SupplyChain.DisallowedFormats {
 		e.disallowed = append(e.disallowed, strings.ToLower(strings.TrimSpace(f)))
 	}
@@ -185,15 +188,25 @@ func mix(a, b uint64) uint64 {
 // attributes), then the model, operation and caller keys derived from it. Each string is hashed
 // once with the engine's random seed, so keys cannot be chosen to collide.
 func (e *engine) keyHashes(o *obs) {
-	hs := maphash.String(e.seed, o.service)
-	for i := range e.cfg.KeyAttributes {
-		hs = mix(hs, maphash.String(e.seed, o.extra[i]))
+	hs := o.hs
+	if !o.hsSet {
+		hs = e.serviceHash(o)
 	}
 	o.hService = mix(hs, uint64(kindService))
 	hm := mix(hs, maphash.String(e.seed, o.model))
 	o.hModel = mix(hm, uint64(kindModel))
 	o.hOp = mix(mix(hm, maphash.String(e.seed, o.op)), uint64(kindOp))
 	o.hCaller = mix(mix(hs, maphash.String(e.seed, o.user)), uint64(kindCaller))
+}
+
+// serviceHash is the hash of the service key: the service name and the extra key attributes.
+// The processors compute it once per resource.
+func (e *engine) serviceHash(o *obs) uint64 {
+	hs := maphash.String(e.seed, o.service)
+	for i := range e.cfg.KeyAttributes {
+		hs = mix(hs, maphash.String(e.seed, o.extra[i]))
+	}
+	return hs
 }
 
 func (e *engine) entry(kind uint8, h uint64, t int64, src uint8) (*entry, bool) {
@@ -231,24 +244,34 @@ func (e *engine) eventTime(t int64) int64 {
 
 func tod(t int64) int64 { return (t / 1e9) % 86400 }
 
-// fastLog is ln(x) for finite x > 0 to about 1e-7 relative, several times faster than math.Log:
-// x = m·2^e with m in [√½, √2), and ln(m) = 2·atanh(t), t = (m-1)/(m+1), by its series to t⁹.
-// The detectors need log-scale differences of a few percent, not full precision.
+// fastLog is ln(x) for finite x > 0 to about 1e-10 absolute, several times faster than
+// math.Log and without a division: x = m·2^e with m in [1, 2); the top logBits bits of m pick
+// c ≈ 1/m from a table that also holds ln(1/c), so that ln(m) = ln(1/c) + ln(1+r) with
+// r = m·c-1 and |r| < 2^-logBits, where four terms of the series of ln(1+r) suffice. The
+// detectors need log-scale differences of a few percent, not full precision.
 func fastLog(x float64) float64 {
 	b := math.Float64bits(x)
 	e := int((b>>52)&0x7ff) - 1023
 	if e == -1023 || e == 1024 { // subnormal, Inf or NaN: rare, take the exact path
 		return math.Log(x)
 	}
+	t := &logTab[(b>>(52-logBits))&(1<<logBits-1)]
 	m := math.Float64frombits(b&^(0x7ff<<52) | 1023<<52) // in [1, 2)
-	if m > math.Sqrt2 {
-		m /= 2
-		e++
-	}
-	t := (m - 1) / (m + 1)
-	t2 := t * t
-	return float64(e)*math.Ln2 + 2*t*(1+t2*(1.0/3+t2*(1.0/5+t2*(1.0/7+t2*(1.0/9)))))
+	r := m*t.inv - 1
+	return float64(e)*math.Ln2 + t.log + r*(1-r*(0.5-r*(1.0/3-r*0.25)))
 }
+
+const logBits = 7
+
+// logTab[i] holds, for the mantissas whose top bits are i, the inverse of the middle of their
+// interval and its negated logarithm.
+var logTab = func() (t [1 << logBits]struct{ inv, log float64 }) {
+	for i := range t {
+		t[i].inv = 1 / (1 + (float64(i)+0.5)/(1<<logBits))
+		t[i].log = -math.Log(t[i].inv)
+	}
+	return t
+}()
 
 // observeSignal scores a positive quantity x on sig, learning it only when learn is set.
 // Durations, token counts and memory are multiplicative by nature (heavy right tails), so the
@@ -261,12 +284,16 @@ func observeSignal(sig *detector.Signal, t int64, x float64, p *detector.SignalP
 		return
 	}
 	lx := fastLog(x)
+	var td int64 // the time of day matters to the seasonal model only; it costs two divisions
+	if p.SeasonSelect > 0 {
+		td = tod(t)
+	}
 	if learn {
-		sig.ObserveInto(tod(t), lx, p, r)
+		sig.ObserveInto(td, lx, p, r)
 		return
 	}
 	cp := *sig
-	cp.ObserveInto(tod(t), lx, p, r)
+	cp.ObserveInto(td, lx, p, r)
 	// r.Baseline is in log units; the caller converts it when it flags.
 }
 
@@ -487,9 +514,20 @@ func (e *engine) observeSource(o *obs, src uint8, v *verdict) {
 // the running count with the caller's own baseline and the population's typical caller.
 func (e *engine) observeCaller(o *obs, src uint8, v *verdict) {
 	en, learn := e.entry(kindCaller, o.hCaller, o.t, src)
-	st := *en.caller
+	st := en.caller
+	if !learn {
+		// Scored against the baseline without changing it: work on a copy. The debounce
+		// fields are used from en.caller all the same (the verdict may mark them).
+		cp := *st
+		st = &cp
+	}
 	iv := e.floodIv
-	b := o.t - o.t%iv
+	// The interval start of o.t, o.t - o.t%iv; most items fall in the current interval, which
+	// saves the division.
+	b := st.bucket
+	if !(b >= 0 && o.t >= b && o.t-b < iv) {
+		b = o.t - o.t%iv
+	}
 	const alpha = 0.1
 	switch {
 	case st.intervals == 0 && st.bucket == 0:
@@ -522,42 +560,43 @@ func (e *engine) observeCaller(o *obs, src uint8, v *verdict) {
 	}
 	st.reqs++
 	tok := 0.0
-	if !math.IsNaN(o.inTok) && o.inTok > 0 {
+	if o.inTok > 0 { // false for NaN (absent)
 		tok += o.inTok
 	}
-	if !math.IsNaN(o.outTok) && o.outTok > 0 {
+	if o.outTok > 0 {
 		tok += o.outTok
 	}
 	st.toks += tok
-	f := e.cfg.ClientFlood
-	own := 0.0
-	if int(st.intervals) >= 3 {
-		own = float64(st.baseReq)
-	}
-	limit := max(f.Ratio*own, f.Ratio*e.popReq, float64(f.MinRequests))
-	score := st.reqs / (st.reqs + limit)
 	if learn {
 		en.caller.debFlood.Tick()
 		en.caller.debTokenFlood.Tick()
 	}
-	e.consider(v, o.t, score, flagClientFlood, kindCaller, st.reqs/max(own, 1), own, true, &en.caller.debFlood)
-	ownTok := 0.0
+	f := &e.cfg.ClientFlood
+	thr := e.cfg.FlagThreshold
+	own, ownTok := 0.0, 0.0
 	if int(st.intervals) >= 3 {
-		ownTok = float64(st.baseTok)
+		own, ownTok = float64(st.baseReq), float64(st.baseTok)
 	}
+	limit := max(f.Ratio*own, f.Ratio*e.popReq, float64(f.MinRequests))
+	score := st.reqs / (st.reqs + limit)
+	// The ratio to the caller's own baseline is reported only with a flag, so it is computed
+	// only for a score that can flag (consider ignores it below the threshold).
+	z := 0.0
+	if score >= thr {
+		z = st.reqs / max(own, 1)
+	}
+	e.consider(v, o.t, score, flagClientFlood, kindCaller, z, own, true, &en.caller.debFlood)
 	// Token rates vary far more between deployments than request rates, so the token test
 	// waits until the population has a baseline (warmup closed intervals).
-	ts := 0.0
+	ts, zt := 0.0, 0.0
 	if int(e.popN) >= e.cfg.Warmup {
 		tlimit := max(f.Ratio*ownTok, f.Ratio*e.popTok, float64(f.MinRequests)*100)
 		ts = st.toks / (st.toks + tlimit)
+		if ts >= thr {
+			zt = st.toks / max(ownTok, 1)
+		}
 	}
-	e.consider(v, o.t, ts, flagClientFlood, kindCaller, st.toks/max(ownTok, 1), ownTok, true, &en.caller.debTokenFlood)
-	if learn {
-		// The debounce fields live in en.caller (the verdict may mark them); copy the rest.
-		st.debFlood, st.debTokenFlood = en.caller.debFlood, en.caller.debTokenFlood
-		*en.caller = st
-	}
+	e.consider(v, o.t, ts, flagClientFlood, kindCaller, zt, ownTok, true, &en.caller.debTokenFlood)
 }
 
 // keyString builds the mlxanomaly.key of a flag: the parts of its key joined by "/".

@@ -116,6 +116,7 @@ func (p *anomalyProcessor) readAttrs(m pcommon.Map, o *obs) bool {
 			for i, name := range p.e.cfg.KeyAttributes {
 				if k == name {
 					o.extra[i] = v.AsString()
+					o.hsSet = false // the item's own value changes its service key
 				}
 			}
 		}
@@ -140,6 +141,7 @@ func resourceObs(p *anomalyProcessor, res pcommon.Resource) obs {
 			o.extra[i] = v.AsString()
 		}
 	}
+	o.hs, o.hsSet = p.e.serviceHash(&o), true
 	return o
 }
 

@@ -98,13 +98,19 @@ func entrySize(kind uint8) int {
 // use; the processor holds its lock around it.
 type table struct {
 	m          map[uint64]*entry
-	head, tail *entry // head: most recently used
+	recent     [recentSlots]*entry // direct-mapped by hash: the keys used last, checked before m
+	head, tail *entry              // head: most recently used
 	maxKeys    int
 	budget     int // bytes
 	bytes      int
 	idle       int64
 	onEvict    func(reason string)
 }
+
+// recentSlots is the size of the table's front cache. An item looks up two to four keys, and a
+// batch of items mostly the same few, so most look-ups are answered by one load and compare
+// instead of a map probe.
+const recentSlots = 256
 
 func newTable(maxKeys, budget int, idle int64, onEvict func(string)) *table {
 	return &table{m: make(map[uint64]*entry), maxKeys: maxKeys, budget: budget, idle: idle, onEvict: onEvict}
@@ -138,6 +144,9 @@ func (t *table) pushFront(e *entry) {
 func (t *table) remove(e *entry, reason string) {
 	t.unlink(e)
 	delete(t.m, e.hash)
+	if r := &t.recent[e.hash&(recentSlots-1)]; *r == e {
+		*r = nil
+	}
 	t.bytes -= entrySize(e.kind)
 	if t.onEvict != nil {
 		t.onEvict(reason)
@@ -147,13 +156,21 @@ func (t *table) remove(e *entry, reason string) {
 // get returns the entry of a key, creating it (and evicting others to make room) when absent.
 // now is the event-time watermark, used to expire idle keys.
 func (t *table) get(h uint64, kind uint8, now int64) (*entry, bool) {
-	if e, ok := t.m[h]; ok && e.kind == kind {
+	slot := &t.recent[h&(recentSlots-1)]
+	e := *slot
+	if e == nil || e.hash != h {
+		e = t.m[h]
+	}
+	if e != nil && e.kind == kind {
+		if *slot != e {
+			*slot = e
+		}
 		if t.head != e {
 			t.unlink(e)
 			t.pushFront(e)
 		}
 		return e, false
-	} else if ok {
+	} else if e != nil {
 		// A hash collision across kinds: the newer key wins.
 		t.remove(e, "collision")
 	}
@@ -166,7 +183,7 @@ func (t *table) get(h uint64, kind uint8, now int64) (*entry, bool) {
 		}
 		t.remove(t.tail, reason)
 	}
-	e := &entry{hash: h, kind: kind, last: now}
+	e = &entry{hash: h, kind: kind, last: now}
 	switch kind {
 	case kindOp:
 		e.op = &opState{}
@@ -178,6 +195,7 @@ func (t *table) get(h uint64, kind uint8, now int64) (*entry, bool) {
 		e.caller = &callerState{}
 	}
 	t.m[h] = e
+	*slot = e
 	t.bytes += size
 	t.pushFront(e)
 	return e, true

@@ -131,3 +131,32 @@ func TestSizes(t *testing.T) {
 	assert.LessOrEqual(t, unsafe.Sizeof(Series{}), uintptr(48))
 	assert.LessOrEqual(t, unsafe.Sizeof(Signal{}), uintptr(256))
 }
+
+// The hot path decides the kind by comparing squared z-scores instead of squashing them; the
+// kind must agree with the score that Observe reports.
+func TestSeriesKindMatchesScore(t *testing.T) {
+	p := params().Series
+	var s Series
+	rng := rand.New(rand.NewPCG(5, 5))
+	kinds := map[Kind]int{}
+	for i := 0; i < 20000; i++ {
+		x := rng.NormFloat64()
+		if i%500 > 450 {
+			x += 12 // stretches of a shifted level
+		}
+		if i%97 == 0 {
+			x += 40 * rng.NormFloat64() // isolated spikes
+		}
+		r := s.Observe(x, &p)
+		kinds[r.Kind]++
+		if math.Abs(r.Score-0.5) < 1e-9 {
+			continue
+		}
+		require.Equal(t, r.Score >= 0.5, r.Kind != None, "observation %d: %+v", i, r)
+		if r.Kind == Shift {
+			require.Equal(t, squash(r.ShiftZ, p.ShiftZ), r.Score)
+		}
+	}
+	assert.Positive(t, kinds[Spike])
+	assert.Positive(t, kinds[Shift])
+}

@@ -38,15 +38,29 @@ type Params struct {
 	MinAbs   float64
 
 	// shiftNorm is sqrt(FastAlpha/(2-FastAlpha)), the spread of an EWMA of independent
-	// observations in units of theirs; Prepare computes it.
-	shiftNorm float64
+	// observations in units of theirs; invNorm is its inverse, and z2 and shiftZ2 are the squared
+	// halves of the two squashes. Prepare computes them.
+	shiftNorm, invNorm float64
+	z2, shiftZ2        float64
 }
 
 // Prepare computes the derived constants; call it after changing the fields.
-func (p *Params) Prepare() { p.shiftNorm = math.Sqrt(p.FastAlpha / (2 - p.FastAlpha)) }
+func (p *Params) Prepare() {
+	p.shiftNorm = math.Sqrt(p.FastAlpha / (2 - p.FastAlpha))
+	p.invNorm = 1 / p.shiftNorm
+	p.z2, p.shiftZ2 = half2(p.Z), half2(p.ShiftZ)
+}
+
+// half2 is the squared half-score point of squash, which takes 1 for a non-positive one.
+func half2(h float64) float64 {
+	if h <= 0 {
+		return 1
+	}
+	return h * h
+}
 
 func (p *Params) norm() float64 {
-	if p.shiftNorm == 0 {
+	if p.invNorm == 0 {
 		p.Prepare()
 	}
 	return p.shiftNorm
@@ -102,40 +116,53 @@ func squash(z, half float64) float64 {
 // Observe scores x against the baseline and then learns it. Non-finite values are ignored.
 func (s *Series) Observe(x float64, p *Params) Result {
 	var r Result
-	s.observe(x, p, &r)
+	warm := s.observe(x, p, &r)
+	if warm {
+		r.Score = squash(r.Z, p.Z)
+		if ss := squash(r.ShiftZ, p.ShiftZ); ss > r.Score && (r.ShiftZ > 0) == (r.Z > 0) {
+			r.Score = ss
+		}
+	}
 	return r
 }
 
 // observe is Observe writing into r, sharing the scale between scoring and learning (the hot
-// path of the processor).
-func (s *Series) observe(x float64, p *Params, r *Result) {
+// path of the processor). It sets Z, ShiftZ, Baseline and Kind but not Score: the callers in
+// this package need the kind only, and the kind follows from comparing squared z-scores, which
+// saves the divisions of the two squashes. It reports whether the observation was scored.
+func (s *Series) observe(x float64, p *Params, r *Result) bool {
 	r.Baseline = s.loc
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return
+		return false
 	}
 	if s.n == 0 {
 		s.loc, s.fast, s.dev, s.fastDev = x, x, 0, 0
 		s.n = 1
-		return
+		return false
+	}
+	if p.invNorm == 0 {
+		p.Prepare()
 	}
 	sc := p.scale(s)
+	inv := 1 / sc
 	fa := p.FastAlpha
 	fast := s.fast + fa*(x-s.fast)
 	d := x - s.loc
-	shiftLim := p.ShiftZ * sc * p.norm()
-	if int(s.n) >= p.Warmup {
-		z := d / sc
-		zs := (fast - s.loc) / (sc * p.norm())
+	warm := int(s.n) >= p.Warmup
+	shift := false
+	if warm {
+		z := d * inv
+		zs := (fast - s.loc) * (inv * p.invNorm)
 		r.Z, r.ShiftZ = z, zs
-		r.Score = squash(z, p.Z)
-		if r.Score >= 0.5 {
+		// squash(z, Z) >= 0.5 exactly when z² >= Z²; the shift squash beats the spike one when
+		// zs²·Z² > z²·ShiftZ² (the squash is monotone in |z|/half).
+		z2, zs2 := z*z, zs*zs
+		if z2 >= p.z2 {
 			r.Kind = Spike
 		}
-		if ss := squash(zs, p.ShiftZ); ss > r.Score && (zs > 0) == (z > 0) {
-			r.Score = ss
-			if ss >= 0.5 {
-				r.Kind = Shift
-			}
+		if zs2 >= p.shiftZ2 && zs2*p.z2 > z2*p.shiftZ2 && (zs > 0) == (z > 0) {
+			r.Kind = Shift
+			shift = true
 		}
 	}
 	// Learn.
@@ -143,8 +170,10 @@ func (s *Series) observe(x float64, p *Params, r *Result) {
 		s.n++
 	}
 	a := p.Alpha
-	if w := 1 / float64(s.n); int(s.n) <= p.Warmup && w > a {
-		a = w // a running mean while warming up
+	if int(s.n) <= p.Warmup {
+		if w := 1 / float64(s.n); w > a {
+			a = w // a running mean while warming up
+		}
 	}
 	ad := math.Abs(d)
 	s.fast = fast
@@ -159,7 +188,7 @@ func (s *Series) observe(x float64, p *Params, r *Result) {
 	s.loc += a * d
 	s.dev += a * (ad - s.dev)
 	// Level shifts are accepted once they persist: the baseline jumps to the recent level.
-	if r.Kind == Shift || math.Abs(s.fast-s.loc) > shiftLim {
+	if shift || math.Abs(s.fast-s.loc) > p.ShiftZ*sc*p.shiftNorm {
 		s.out++
 		if int(s.out) >= p.Accept && p.Accept > 0 {
 			s.loc = s.fast
@@ -171,6 +200,7 @@ func (s *Series) observe(x float64, p *Params, r *Result) {
 	} else {
 		s.out = 0
 	}
+	return warm
 }
 
 // Peek scores x without learning it.

@@ -33,6 +33,24 @@ type SignalParams struct {
 	// is far out. Good for one-observation-per-interval series; for request telemetry it makes
 	// the aftermath of a spike look like a shift, so the processor's profile turns it off.
 	LevelSurprise bool
+
+	// Derived constants, set by Prepare: the spread factor of the short surprise average, the
+	// squared halves of the surprise and spike squashes, and 1/MinZ².
+	shortVar, surZ2, spikeZ2, invMinZ2 float64
+	prepared                           bool
+}
+
+// Prepare computes the derived constants (of Series too); call it after changing the fields.
+func (p *SignalParams) Prepare() {
+	p.Series.Prepare()
+	as := p.ShortAlpha
+	p.shortVar = as / (2 - as)
+	p.surZ2, p.spikeZ2 = half2(p.SurpriseZ), half2(p.SpikeZ)
+	p.invMinZ2 = 0
+	if p.MinZ > 0 {
+		p.invMinZ2 = 1 / (p.MinZ * p.MinZ)
+	}
+	p.prepared = true
 }
 
 // Signal scores a numeric signal of one key: a plain robust baseline and a time-of-day
@@ -80,6 +98,9 @@ func (s *Signal) ObserveInto(tod int64, x float64, p *SignalParams, out *SignalR
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
+	if !p.prepared {
+		p.Prepare()
+	}
 	var r Result
 	s.base.observe(x, &p.Series, &r)
 	out.Z, out.Baseline, out.Spike = p.surpriseZ(&r), s.base.loc, r.Kind == Spike
@@ -101,20 +122,23 @@ func (s *Signal) ObserveInto(tod int64, x float64, p *SignalParams, out *SignalR
 		return
 	}
 	out.Warm = true
-	out.Score = s.sur.observe(out.Z, p)
-	if az := math.Abs(out.Z); az < p.MinZ {
-		out.Score *= (az / p.MinZ) * (az / p.MinZ)
+	score := s.sur.observe(out.Z, p)
+	z2 := out.Z * out.Z
+	if p.MinZ > 0 && math.Abs(out.Z) < p.MinZ {
+		score *= z2 * p.invMinZ2
 	}
-	if p.SpikeZ > 0 {
-		if sp := squash(out.Z, p.SpikeZ); sp > out.Score {
-			out.Score, out.Spike = sp, true
-		}
+	// The single-observation test: squash(z, SpikeZ) = z²/(z²+SpikeZ²) beats score exactly
+	// when z²·(1-score) > score·SpikeZ², so its division is only done when it wins.
+	if p.SpikeZ > 0 && z2*(1-score) > score*p.spikeZ2 {
+		score, out.Spike = squash(out.Z, p.SpikeZ), true
 	}
+	out.Score = score
 }
 
 func (p *SignalParams) surpriseZ(r *Result) float64 {
+	// squash(ShiftZ, Series.ShiftZ) > squash(Z, Series.Z), compared without the divisions.
 	if p.LevelSurprise && (r.ShiftZ > 0) == (r.Z > 0) &&
-		squash(r.ShiftZ, p.Series.ShiftZ) > squash(r.Z, p.Series.Z) {
+		r.ShiftZ*r.ShiftZ*p.Series.z2 > r.Z*r.Z*p.Series.shiftZ2 {
 		return r.ShiftZ
 	}
 	return r.Z
@@ -126,15 +150,16 @@ func (u *surprise) observe(z float64, p *SignalParams) float64 {
 	if z > maxSurprise {
 		z = maxSurprise
 	}
-	as := p.ShortAlpha
-	short := float64(u.short) + as*(z-float64(u.short))
+	short := float64(u.short) + p.ShortAlpha*(z-float64(u.short))
 	score := 0.0
 	// The surprise statistics need their own warm-up: judged against a handful of values, any
 	// surprise would look large.
 	if u.n > 0 {
-		sd := math.Sqrt(float64(u.va)*as/(2-as)) + 0.05
-		if zl := (short - float64(u.mu)) / sd; zl > 0 {
-			score = squash(zl, p.SurpriseZ)
+		// squash((short-mu)/sd, SurpriseZ) with one division: d²/(d²+SurpriseZ²·sd²).
+		if d := short - float64(u.mu); d > 0 {
+			sd := math.Sqrt(float64(u.va)*p.shortVar) + 0.05
+			d2 := d * d
+			score = d2 / (d2 + p.surZ2*sd*sd)
 		}
 	}
 	u.short = float32(short)
@@ -142,9 +167,9 @@ func (u *surprise) observe(z float64, p *SignalParams) float64 {
 		u.n++
 	}
 	// The long-run mean and variance of surprise: a running mean at first, then an EWMA.
-	a := 1 / float64(u.n)
-	if a < p.LongAlpha {
-		a = p.LongAlpha
+	a := p.LongAlpha
+	if float64(u.n)*a < 1 {
+		a = 1 / float64(u.n)
 	}
 	d := z - float64(u.mu)
 	u.mu += float32(a * d)
