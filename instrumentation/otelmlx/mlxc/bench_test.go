@@ -177,7 +177,17 @@ func BenchmarkPredict(b *testing.B) {
 // digest), and a load whose digest comes from the cache. All read the file from the page cache
 // into buffers MLX's allocator keeps from the previous load (returning them to the system each
 // time makes every load pay ~65k page faults, whose cost varies by 3x on this VM).
-func BenchmarkLoad256MiB(b *testing.B) {
+// bigModel is the 256 MiB model of the load benchmarks: its reference, a bare MLX load of it,
+// its digest as the instrumentation computes it, and a policy that allows it and pins it.
+type bigModel struct {
+	path   string
+	ref    otelmlx.ModelRef
+	load   func(context.Context) (*Weights, error)
+	sha256 string
+	size   int64
+}
+
+func openBigModel(b *testing.B) bigModel {
 	path := os.Getenv("OTELMLX_BENCH_BIG_MODEL")
 	if path == "" {
 		b.Skip("OTELMLX_BENCH_BIG_MODEL is not set: run `make bench-mlx`")
@@ -190,21 +200,37 @@ func BenchmarkLoad256MiB(b *testing.B) {
 		b.Fatalf("%s has %d bytes, the benchmark needs at least 256 MiB", path, st.Size())
 	}
 	abs, _ := filepath.Abs(path)
-	ctx := context.Background()
-	ref := otelmlx.ModelRef{Name: "big", Source: abs}
-	loadFn := func(context.Context) (*Weights, error) { return Load(abs, FormatSafetensors, CPU) }
+	m := bigModel{path: abs, ref: otelmlx.ModelRef{Name: "big", Source: abs}, size: st.Size()}
+	m.load = func(context.Context) (*Weights, error) { return Load(abs, FormatSafetensors, CPU) }
 	// The pinned digest, computed once by the instrumentation itself.
-	probe := sdkInstrumenter(b)
-	w, info, err := otelmlx.Load(ctx, probe, ref, loadFn)
+	w, info, err := otelmlx.Load(context.Background(), sdkInstrumenter(b), m.ref, m.load)
 	if err != nil {
 		b.Fatal(err)
 	}
 	w.Close()
+	m.sha256 = info.SHA256
+	return m
+}
+
+func (m bigModel) policy() *otelmlx.Policy {
 	deny := true
-	policy := func() *otelmlx.Policy {
-		return &otelmlx.Policy{Mode: otelmlx.Enforce, AllowedSources: []string{"file://" + filepath.Dir(abs) + "/"},
-			AllowedFormats: []string{"safetensors"}, PinnedDigests: map[string]string{"big": info.SHA256}, DenyMalformed: &deny}
+	return &otelmlx.Policy{Mode: otelmlx.Enforce, AllowedSources: []string{"file://" + filepath.Dir(m.path) + "/"},
+		AllowedFormats: []string{"safetensors"}, PinnedDigests: map[string]string{"big": m.sha256}, DenyMalformed: &deny}
+}
+
+func (m bigModel) bare(b *testing.B) {
+	w, err := Load(m.path, FormatSafetensors, CPU)
+	if err != nil {
+		b.Fatal(err)
 	}
+	w.Close()
+}
+
+func BenchmarkLoad256MiB(b *testing.B) {
+	big := openBigModel(b)
+	ref, loadFn := big.ref, big.load
+	ctx := context.Background()
+	policy := big.policy
 	cached := sdkInstrumenter(b, otelmlx.WithPolicy(policy()))
 	if w, _, err := otelmlx.Load(ctx, cached, ref, loadFn); err != nil { // fill its digest cache
 		b.Fatal(err)
@@ -212,25 +238,19 @@ func BenchmarkLoad256MiB(b *testing.B) {
 		w.Close()
 	}
 	fresh := make([]*otelmlx.Instrumenter, 0, 8)
-	bare := func() {
-		w, err := Load(abs, FormatSafetensors, CPU)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w.Close()
-	}
+	bare := func() { big.bare(b) }
 	digest := func() {
 		in := fresh[len(fresh)-1]
 		fresh = fresh[:len(fresh)-1]
 		w, li, err := otelmlx.Load(ctx, in, ref, loadFn)
-		if err != nil || li.SHA256 != info.SHA256 || li.Decision != otelmlx.DecisionAllow {
+		if err != nil || li.SHA256 != big.sha256 || li.Decision != otelmlx.DecisionAllow {
 			b.Fatalf("instrumented load: %v %+v", err, li)
 		}
 		w.Close()
 	}
 	cachedLoad := func() {
 		w, li, err := otelmlx.Load(ctx, cached, ref, loadFn)
-		if err != nil || li.SHA256 != info.SHA256 {
+		if err != nil || li.SHA256 != big.sha256 {
 			b.Fatalf("cached load: %v %+v", err, li)
 		}
 		w.Close()
@@ -261,7 +281,7 @@ func BenchmarkLoad256MiB(b *testing.B) {
 		rd = append(rd, time.Duration(1e6*float64(d[1])/float64(d[0])))
 		rc = append(rc, time.Duration(1e6*float64(d[2])/float64(d[0])))
 	}
-	b.ReportMetric(float64(st.Size())/(1<<20), "MiB")
+	b.ReportMetric(float64(big.size)/(1<<20), "MiB")
 	b.ReportMetric(float64(median(tb).Microseconds())/1000, "bare-ms")
 	b.ReportMetric(float64(median(td).Microseconds())/1000, "digest-ms")
 	b.ReportMetric(float64(median(tc).Microseconds())/1000, "cached-ms")
@@ -290,37 +310,17 @@ func BenchmarkLoad256MiB(b *testing.B) {
 // instrumented load hashes what MLX reads while it reads it. One iteration is one bare and one
 // instrumented (fresh digest) load, in alternating order.
 func BenchmarkLoad256MiBCold(b *testing.B) {
-	path := os.Getenv("OTELMLX_BENCH_BIG_MODEL")
-	if path == "" {
-		b.Skip("OTELMLX_BENCH_BIG_MODEL is not set: run `make bench-mlx`")
-	}
-	abs, _ := filepath.Abs(path)
-	if err := evictPageCache(abs); err != nil {
+	big := openBigModel(b)
+	if err := evictPageCache(big.path); err != nil {
 		b.Skip(err)
 	}
 	ctx := context.Background()
-	ref := otelmlx.ModelRef{Name: "big", Source: abs}
-	loadFn := func(context.Context) (*Weights, error) { return Load(abs, FormatSafetensors, CPU) }
-	probe := sdkInstrumenter(b)
-	w, info, err := otelmlx.Load(ctx, probe, ref, loadFn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w.Close()
-	deny := true
-	policy := &otelmlx.Policy{Mode: otelmlx.Enforce, AllowedSources: []string{"file://" + filepath.Dir(abs) + "/"},
-		AllowedFormats: []string{"safetensors"}, PinnedDigests: map[string]string{"big": info.SHA256}, DenyMalformed: &deny}
-	bare := func() {
-		w, err := Load(abs, FormatSafetensors, CPU)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w.Close()
-	}
+	policy := big.policy()
+	bare := func() { big.bare(b) }
 	digest := func() {
 		in := sdkInstrumenter(b, otelmlx.WithPolicy(policy)) // fresh: nothing cached
-		w, li, err := otelmlx.Load(ctx, in, ref, loadFn)
-		if err != nil || li.SHA256 != info.SHA256 {
+		w, li, err := otelmlx.Load(ctx, in, big.ref, big.load)
+		if err != nil || li.SHA256 != big.sha256 {
 			b.Fatalf("instrumented load: %v %+v", err, li)
 		}
 		w.Close()
@@ -333,7 +333,7 @@ func BenchmarkLoad256MiBCold(b *testing.B) {
 		for j := range 2 {
 			k := (i + j) % 2
 			b.StopTimer()
-			if err := evictPageCache(abs); err != nil {
+			if err := evictPageCache(big.path); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
