@@ -107,7 +107,11 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 	}()
 
 	if path != "" {
-		m, serr := in.inspect.Scan(path)
+		scan := in.inspect.Scan
+		if ref.Path == "" {
+			scan = in.inspect.ScanResolved // Classify resolved it already
+		}
+		m, serr := scan(path)
 		if serr != nil {
 			err = fmt.Errorf("otelmlx: inspecting model %q: %w", ls.info.Name, serr)
 			ls.finish(err)
