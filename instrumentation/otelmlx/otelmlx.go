@@ -273,6 +273,7 @@ func (in *Instrumenter) emit(ctx context.Context, name string, sev log.Severity,
 	var r log.Record
 	r.SetEventName(name)
 	r.SetTimestamp(ts)
+	r.SetObservedTimestamp(ts) // the event is observed where it happens; saves the SDK a clock read
 	r.SetSeverity(sev)
 	r.SetSeverityText(sev.String())
 	r.SetBody(attribute.StringValue(body))
