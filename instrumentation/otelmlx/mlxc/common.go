@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
 )
 
 // ErrNotBuilt is returned by every function of a build without the mlx build tag.
@@ -50,26 +52,32 @@ type Stats struct {
 // request cannot make the shim allocate without bound.
 const maxMLPInput = 1 << 24
 
-// SniffFormat reads the first bytes of path and says which format it holds: GGUF and npy have
-// magic numbers, npz is a zip archive, safetensors starts with a little-endian header length
-// followed by '{'.
+// SniffFormat says which format the file at path holds, from its content, with the same
+// sniffer otelmlx uses to record mlx.model.format: a file is loaded as what it is, not as
+// what its name says.
 func SniffFormat(path string) (Format, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	var b [9]byte
-	n, _ := f.Read(b[:])
-	switch {
-	case n >= 4 && string(b[:4]) == "GGUF":
-		return FormatGGUF, nil
-	case n >= 6 && string(b[:6]) == "\x93NUMPY":
-		return FormatNPY, nil
-	case n >= 4 && string(b[:4]) == "PK\x03\x04":
-		return FormatNPZ, nil
-	case n >= 9 && b[8] == '{':
-		return FormatSafetensors, nil
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("mlxc: %s: not a safetensors, gguf, npz or npy file", path)
+	res, err := sniff.Reader(f, st.Size())
+	if err != nil {
+		return "", err
+	}
+	switch res.Format {
+	case sniff.Safetensors:
+		return FormatSafetensors, nil
+	case sniff.GGUF:
+		return FormatGGUF, nil
+	case sniff.NPZ:
+		return FormatNPZ, nil
+	case sniff.NPY:
+		return FormatNPY, nil
+	}
+	return "", fmt.Errorf("mlxc: %s: not a safetensors, gguf, npz or npy file (content is %s)", path, res.Format)
 }
