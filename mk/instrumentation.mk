@@ -15,11 +15,7 @@ demo-quickstart:
 	@echo "== quickstart: otelmlx on a model file, then three attacks on the model layer =="
 	@mkdir -p $(QUICKSTART_OUT)
 	@cd examples && $(GO) run ./quickstart > $(QUICKSTART_OUT)/telemetry.log
-	@if [ -z "$${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then \
-	  echo "telemetry (console exporters) in $(QUICKSTART_OUT)/telemetry.log:"; \
-	  echo "  spans:  $$(grep -o '"Name":"[^"]*","SpanContext"' $(QUICKSTART_OUT)/telemetry.log | sed 's/,"SpanContext"//' | sort | uniq -c | awk '{$$1=$$1};1' | tr '\n' ';')"; \
-	  echo "  events: $$(grep -o '"EventName":"[a-z.]*"' $(QUICKSTART_OUT)/telemetry.log | sort | uniq -c | awk '{$$1=$$1};1' | tr '\n' ';')"; \
-	fi
+	@if [ -z "$${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then ./scripts/telemetry-summary.sh $(QUICKSTART_OUT)/telemetry.log; fi
 DEMO_EXTRA += demo-quickstart
 
 bench-instrumentation:

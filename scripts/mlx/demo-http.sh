@@ -6,17 +6,14 @@
 #
 # usage: demo-http.sh CLIENT_BINARY MLX_LM_SERVER MODEL_DIR OUT_DIR PYTHON
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 client=$1 server=$2 model=$3 out=$4 py=$5
 mkdir -p "$out"
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "$server" --model "$model" --host 127.0.0.1 --port "$port" >"$out/mlx_lm.server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do
-  curl -fsS "http://127.0.0.1:$port/v1/models" >/dev/null 2>&1 && break
-  kill -0 $pid 2>/dev/null || { cat "$out/mlx_lm.server.log"; exit 1; }
-  sleep 0.2
-done
+wait_ready "http://127.0.0.1:$port/v1/models" $pid "$out/mlx_lm.server.log" 300
 echo "mlx_lm.server (MLX on this machine) on 127.0.0.1:$port; mlxclient through otelmlxhttp:"
 OTEL_SERVICE_NAME=${OTEL_SERVICE_NAME:-mlxclient-demo} "$client" -base-url "http://127.0.0.1:$port/v1" \
   -model "default_model,$model" >"$out/telemetry.log"
@@ -27,8 +24,6 @@ fi
 # mlx_lm.server answers 404 with a body openai-go cannot decode; the span records the 404.
 echo "  chat no-such-org/no-such-model                refused by the server, as expected (see error.type below)"
 if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
-  echo "telemetry (console exporters) in $out/telemetry.log:"
-  echo "  spans:  $(grep -o '"Name":"[^"]*","SpanContext"' "$out/telemetry.log" | sed 's/,"SpanContext"//' | sort | uniq -c | awk '{$1=$1};1' | tr '\n' ';')"
+  "$(dirname "$0")/../telemetry-summary.sh" "$out/telemetry.log"
   echo "  switch: $(grep -o '"Key":"mlx.model.switch"' "$out/telemetry.log" | wc -l) span(s) with mlx.model.switch; error.type values: $(grep -o '"Key":"error.type","Value":{"Type":"STRING","Value":"[^"]*"' "$out/telemetry.log" | sed 's/.*"Value":"//; s/"$//' | sort -u | tr '\n' ' ')"
-  echo "  events: $(grep -o '"EventName":"[a-z.]*"' "$out/telemetry.log" | sort | uniq -c | awk '{$1=$1};1' | tr '\n' ';')"
 fi

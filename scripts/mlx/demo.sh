@@ -7,6 +7,7 @@
 #
 # usage: demo.sh SERVICE_BINARY MODELS_DIR OUT_DIR PYTHON
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 bin=$1 models=$2 out=$3 py=$4
 mkdir -p "$out"
 port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -20,11 +21,7 @@ MLXSERVICE_ADMIN_TOKEN=$token OTEL_SERVICE_NAME=${OTEL_SERVICE_NAME:-mlxservice-
   -pin "classifier-pinned=$wrong" >"$out/telemetry.log" 2>"$out/service.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "$url/healthz" >/dev/null 2>&1 && break
-  kill -0 $pid 2>/dev/null || { cat "$out/service.err"; exit 1; }
-  sleep 0.1
-done
+wait_ready "$url/healthz" $pid "$out/service.err" 50
 
 step() { # name expected-status curl-args...
   local name=$1 want=$2; shift 2
@@ -61,7 +58,5 @@ trap - EXIT
 if [ -n "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then
   echo "telemetry exported over OTLP to $OTEL_EXPORTER_OTLP_ENDPOINT"
 else
-  echo "telemetry (console exporters) in $out/telemetry.log:"
-  echo "  spans:  $(grep -o '"Name":"[^"]*","SpanContext"' "$out/telemetry.log" | sed 's/,"SpanContext"//' | sort | uniq -c | sort -rn | head -8 | awk '{$1=$1};1' | tr '\n' ';')"
-  echo "  events: $(grep -o '"EventName":"[a-z.]*"' "$out/telemetry.log" | sort | uniq -c | awk '{$1=$1};1' | tr '\n' ';')"
+  "$(dirname "$0")/../telemetry-summary.sh" "$out/telemetry.log"
 fi
