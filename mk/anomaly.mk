@@ -33,12 +33,16 @@ bench-anomaly:
 	echo "$$out"; \
 	echo "$$out" | awk ' \
 	  /BenchmarkTraces\/passthrough/ { for (i=1;i<=NF;i++) { if ($$(i+1)=="ns/op") pns=$$i; if ($$(i+1)=="allocs/op") pal=$$i } } \
+	  /BenchmarkTraces\/floor/       { for (i=1;i<=NF;i++) { if ($$(i+1)=="ns/op") fns=$$i } } \
+	  /BenchmarkEngineObserve/       { for (i=1;i<=NF;i++) { if ($$(i+1)=="ns/op") ens=$$i } } \
 	  /BenchmarkTraces\/mlxanomaly/  { for (i=1;i<=NF;i++) { if ($$(i+1)=="ns/op") mns=$$i; if ($$(i+1)=="allocs/op") mal=$$i } } \
 	  /BenchmarkStatePerKey/ { for (i=1;i<=NF;i++) { if ($$(i+1)=="B/key") bk=$$i; if ($$(i+1)=="B/key-largest-kind") bl=$$i } } \
 	  END { \
 	    if (pns=="" || mns=="") { print "bench-anomaly: benchmark results missing"; exit 1 } \
 	    printf "mlxanomaly: ns/span added          %.1f  (target <= 100; batches of 100 spans vs pass-through)\n", (mns-pns)/100; \
 	    printf "mlxanomaly: allocs/span added      %.2f  (target <= 1)\n", (mal-pal)/100; \
+	    if (fns!="") printf "floor: reading each span'"'"'s attributes once and writing mlxanomaly.score, no detector: %.1f ns/span added\n", (fns-pns)/100; \
+	    if (ens!="") printf "detectors alone on one inference observation (no pdata): %.1f ns\n", ens; \
 	    printf "mlxanomaly: bytes of state per key %.0f measured on the heap, %d for the largest key kind (target <= 1024)\n", bk, bl; \
 	  }'
 

@@ -96,6 +96,35 @@ func BenchmarkTraces(b *testing.B) {
 		}
 		benchTraces(b, p)
 	})
+	// The floor of any processor that keeps the data contract: read each span's attributes once
+	// and write mlxanomaly.score on it, with no detector in between. What mlxanomaly adds over
+	// this is the cost of detection itself.
+	b.Run("floor", func(b *testing.B) {
+		ap := &anomalyProcessor{e: newEngine(DefaultConfig(), nil)}
+		p, err := processorhelper.NewTraces(context.Background(), set, DefaultConfig(), consumertest.NewNop(),
+			func(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+				rss := td.ResourceSpans()
+				for i := 0; i < rss.Len(); i++ {
+					base := resourceObs(ap, rss.At(i).Resource())
+					sss := rss.At(i).ScopeSpans()
+					for j := 0; j < sss.Len(); j++ {
+						spans := sss.At(j).Spans()
+						for k := 0; k < spans.Len(); k++ {
+							o := base
+							if ap.readAttrs(spans.At(k).Attributes(), &o) {
+								v := verdict{score: 0.1}
+								ap.write(spans.At(k).Attributes(), &o, &v)
+							}
+						}
+					}
+				}
+				return td, nil
+			})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchTraces(b, p)
+	})
 	b.Run("mlxanomaly", func(b *testing.B) {
 		p, err := NewFactory().CreateTraces(context.Background(), set, DefaultConfig(), consumertest.NewNop())
 		if err != nil {

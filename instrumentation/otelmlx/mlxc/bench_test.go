@@ -14,6 +14,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/artifact"
 )
 
 // The figures of the issue, measured on real MLX (`make bench-mlx` prints them with ratios):
@@ -172,11 +173,6 @@ func BenchmarkPredict(b *testing.B) {
 	})
 }
 
-// BenchmarkLoad256MiB: one iteration is a bare MLX load, a load through otelmlx.Load with
-// policy and a pinned digest computed while MLX reads (a fresh Instrumenter, so no cached
-// digest), and a load whose digest comes from the cache. All read the file from the page cache
-// into buffers MLX's allocator keeps from the previous load (returning them to the system each
-// time makes every load pay ~65k page faults, whose cost varies by 3x on this VM).
 // bigModel is the 256 MiB model of the load benchmarks: its reference, a bare MLX load of it,
 // its digest as the instrumentation computes it, and a policy that allows it and pins it.
 type bigModel struct {
@@ -218,6 +214,14 @@ func (m bigModel) policy() *otelmlx.Policy {
 		AllowedFormats: []string{"safetensors"}, PinnedDigests: map[string]string{"big": m.sha256}, DenyMalformed: &deny}
 }
 
+// hashOnly computes the file's SHA-256 as the instrumentation does, with no cache and no load.
+func (m bigModel) hashOnly(b *testing.B) {
+	sum, err := artifact.HashFile(context.Background(), m.path)
+	if err != nil || sum == "" {
+		b.Fatalf("hashing %s: %v", m.path, err)
+	}
+}
+
 func (m bigModel) bare(b *testing.B) {
 	w, err := Load(m.path, FormatSafetensors, CPU)
 	if err != nil {
@@ -226,6 +230,12 @@ func (m bigModel) bare(b *testing.B) {
 	w.Close()
 }
 
+// BenchmarkLoad256MiB: one iteration is a bare MLX load, a load through otelmlx.Load with
+// policy and a pinned digest computed while MLX reads (a fresh Instrumenter, so no cached
+// digest), a load whose digest comes from the cache, and the file's SHA-256 alone. All read the
+// file from the page cache into buffers MLX's allocator keeps from the previous load (returning
+// them to the system each time makes every load pay ~65k page faults, whose cost varies by 3x on
+// this VM).
 func BenchmarkLoad256MiB(b *testing.B) {
 	big := openBigModel(b)
 	ref, loadFn := big.ref, big.load
@@ -255,8 +265,11 @@ func BenchmarkLoad256MiB(b *testing.B) {
 		}
 		w.Close()
 	}
-	fns := []func(){bare, digest, cachedLoad}
-	var tb, td, tc, rd, rc []time.Duration
+	// SHA-256 of the file alone, from the same page cache: no load that checks the digest can
+	// take less than this or the bare load, whichever is longer, however it overlaps the two.
+	hashOnly := func() { big.hashOnly(b) }
+	fns := []func(){bare, digest, cachedLoad, hashOnly}
+	var tb, td, tc, th, rd, rc, rf []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -267,19 +280,20 @@ func BenchmarkLoad256MiB(b *testing.B) {
 		}
 		b.StartTimer()
 		// The order rotates every iteration so that no kind of load always follows another.
-		var d [3]time.Duration
-		for j := range 3 {
-			k := (i + j) % 3
+		var d [4]time.Duration
+		for j := range 4 {
+			k := (i + j) % 4
 			t0 := time.Now()
 			fns[k]()
 			d[k] = time.Since(t0)
 		}
 		if os.Getenv("OTELMLX_BENCH_VERBOSE") != "" {
-			b.Logf("round %d: bare %v digest %v cached %v", i, d[0], d[1], d[2])
+			b.Logf("round %d: bare %v digest %v cached %v hash %v", i, d[0], d[1], d[2], d[3])
 		}
-		tb, td, tc = append(tb, d[0]), append(td, d[1]), append(tc, d[2])
+		tb, td, tc, th = append(tb, d[0]), append(td, d[1]), append(tc, d[2]), append(th, d[3])
 		rd = append(rd, time.Duration(1e6*float64(d[1])/float64(d[0])))
 		rc = append(rc, time.Duration(1e6*float64(d[2])/float64(d[0])))
+		rf = append(rf, time.Duration(1e6*float64(max(d[0], d[3]))/float64(d[0])))
 	}
 	b.ReportMetric(float64(big.size)/(1<<20), "MiB")
 	b.ReportMetric(float64(median(tb).Microseconds())/1000, "bare-ms")
@@ -287,6 +301,8 @@ func BenchmarkLoad256MiB(b *testing.B) {
 	b.ReportMetric(float64(median(tc).Microseconds())/1000, "cached-ms")
 	b.ReportMetric(float64(median(rd))/1e6, "digest-ratio")
 	b.ReportMetric(float64(median(rc))/1e6, "cached-ratio")
+	b.ReportMetric(float64(median(th).Microseconds())/1000, "hash-ms")
+	b.ReportMetric(float64(median(rf))/1e6, "floor-ratio")
 
 	// The cached path adds work only before and after the MLX load (policy, format sniff,
 	// digest cache lookup, span, event, metrics), so its cost can also be timed on its own
@@ -307,8 +323,8 @@ func BenchmarkLoad256MiB(b *testing.B) {
 
 // BenchmarkLoad256MiBCold is the same comparison with the model's pages evicted from the page
 // cache before every load, as at service start: the bare load reads from disk, and the
-// instrumented load hashes what MLX reads while it reads it. One iteration is one bare and one
-// instrumented (fresh digest) load, in alternating order.
+// instrumented load hashes what MLX reads while it reads it. One iteration is one bare load, one
+// instrumented (fresh digest) load and one SHA-256 of the file alone, in rotating order.
 func BenchmarkLoad256MiBCold(b *testing.B) {
 	big := openBigModel(b)
 	if err := evictPageCache(big.path); err != nil {
@@ -325,13 +341,14 @@ func BenchmarkLoad256MiBCold(b *testing.B) {
 		}
 		w.Close()
 	}
-	fns := []func(){bare, digest}
-	var tb, td, rd []time.Duration
+	hashOnly := func() { big.hashOnly(b) }
+	fns := []func(){bare, digest, hashOnly}
+	var tb, td, th, rd, rf []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		var d [2]time.Duration
-		for j := range 2 {
-			k := (i + j) % 2
+		var d [3]time.Duration
+		for j := range 3 {
+			k := (i + j) % 3
 			b.StopTimer()
 			if err := evictPageCache(big.path); err != nil {
 				b.Fatal(err)
@@ -341,10 +358,13 @@ func BenchmarkLoad256MiBCold(b *testing.B) {
 			fns[k]()
 			d[k] = time.Since(t0)
 		}
-		tb, td = append(tb, d[0]), append(td, d[1])
+		tb, td, th = append(tb, d[0]), append(td, d[1]), append(th, d[2])
 		rd = append(rd, time.Duration(1e6*float64(d[1])/float64(d[0])))
+		rf = append(rf, time.Duration(1e6*float64(max(d[0], d[2]))/float64(d[0])))
 	}
 	b.ReportMetric(float64(median(tb).Microseconds())/1000, "cold-bare-ms")
 	b.ReportMetric(float64(median(td).Microseconds())/1000, "cold-digest-ms")
 	b.ReportMetric(float64(median(rd))/1e6, "cold-digest-ratio")
+	b.ReportMetric(float64(median(th).Microseconds())/1000, "cold-hash-ms")
+	b.ReportMetric(float64(median(rf))/1e6, "cold-floor-ratio")
 }

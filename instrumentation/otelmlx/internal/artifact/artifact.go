@@ -277,7 +277,9 @@ const chunk = 1 << 20
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, chunk); return &b }}
 
-// HashFile streams one file through SHA-256, stopping early if ctx is cancelled.
+// HashFile streams one file through SHA-256, stopping early if ctx is cancelled. One goroutine
+// reads while the caller's hashes what was read before, so reading from storage overlaps the
+// hash instead of alternating with it.
 func HashFile(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -285,23 +287,63 @@ func HashFile(ctx context.Context, path string) (string, error) {
 	}
 	defer f.Close()
 	adviseSequential(f)
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
+	type block struct {
+		bp  *[]byte
+		n   int
+		err error
+	}
+	full := make(chan block, pipeDepth)
+	free := make(chan *[]byte, pipeDepth)
+	for range pipeDepth {
+		free <- bufPool.Get().(*[]byte)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(full)
+		for {
+			var bp *[]byte
+			select {
+			case bp = <-free:
+			case <-done:
+				return
+			}
+			n, err := io.ReadFull(f, *bp)
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = io.EOF
+			}
+			full <- block{bp, n, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(done)
+		for blk := range full { // wait for the reader before f is closed
+			free <- blk.bp
+		}
+		for range pipeDepth {
+			bufPool.Put(<-free)
+		}
+	}()
 	h := sha256.New()
-	for {
+	for blk := range full {
 		if err := ctx.Err(); err != nil {
+			free <- blk.bp
 			return "", err
 		}
-		n, err := f.Read(buf)
-		h.Write(buf[:n])
-		if errors.Is(err, io.EOF) {
+		h.Write((*blk.bp)[:blk.n])
+		free <- blk.bp
+		if errors.Is(blk.err, io.EOF) {
 			break
 		}
-		if err != nil {
-			return "", err
+		if blk.err != nil {
+			return "", blk.err
 		}
 	}
 	var sum [sha256.Size]byte
 	return hex.EncodeToString(h.Sum(sum[:0])), nil
 }
+
+// pipeDepth is how many chunks HashFile's reader may hold ahead of the hash.
+const pipeDepth = 4

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -199,5 +200,49 @@ func TestHashHonoursCancel(t *testing.T) {
 	cancel()
 	if _, err := HashFile(ctx, p); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
+	}
+}
+
+// HashFile reads ahead of the hash in chunks; every size around the chunk and pipeline
+// boundaries must give the file's SHA-256, and a file that cannot be read an error.
+func TestHashFileSizesAroundChunks(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, (pipeDepth+2)*chunk+3)
+	for i := range data {
+		data[i] = byte(i*7 + i>>11)
+	}
+	for _, n := range []int{0, 1, chunk - 1, chunk, chunk + 1, pipeDepth * chunk, pipeDepth*chunk + 1, len(data)} {
+		p := filepath.Join(dir, fmt.Sprintf("f%d", n))
+		write(t, p, data[:n])
+		got, err := HashFile(context.Background(), p)
+		if err != nil || got != sum(data[:n]) {
+			t.Errorf("size %d: digest %s err %v, want %s", n, got, err, sum(data[:n]))
+		}
+	}
+	if _, err := HashFile(context.Background(), dir); err == nil {
+		t.Error("hashing a directory: no error")
+	}
+}
+
+// A cancel during the hash stops it, and the reader goroutine is gone when HashFile returns.
+func TestHashFileCancelMidway(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "big")
+	write(t, p, make([]byte, 64<<20))
+	before := runtime.NumGoroutine()
+	for range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		go cancel()
+		if _, err := HashFile(ctx, p); err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("err %v, want nil or context.Canceled", err)
+		}
+	}
+	// The cancel goroutines and the readers have ended or are ending; none may be left over.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines left after HashFile returned (%d before)", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
