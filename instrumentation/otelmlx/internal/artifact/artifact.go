@@ -9,12 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
@@ -155,37 +153,11 @@ func (in *Inspector) ScanResolved(root string) (*Manifest, error) {
 		m.Files, m.Size = []File{f}, f.Size
 		return m, nil
 	}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == root {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		if strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			if strings.Count(rel, string(filepath.Separator)) >= MaxDepth {
-				return fmt.Errorf("model directory %s is nested deeper than %d levels", root, MaxDepth)
-			}
-			return nil
-		}
-		fi, err := os.Stat(p) // follows links: the digest covers what a loader would read
-		if err != nil {
-			return err
-		}
-		if !fi.Mode().IsRegular() {
-			return nil
-		}
+	err = walkFiles(root, func(rel, abs string, k fileKey) error {
 		if len(m.Files) >= MaxFiles {
 			return fmt.Errorf("model directory %s holds more than %d files; point the reference at the model itself", root, MaxFiles)
 		}
-		m.Files = append(m.Files, File{Rel: filepath.ToSlash(rel), Size: fi.Size(), abs: p, key: keyOf(p, fi)})
+		m.Files = append(m.Files, File{Rel: rel, Size: k.size, abs: abs, key: k})
 		return nil
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,5 +245,30 @@ func TestHashFileCancelMidway(t *testing.T) {
 			t.Fatalf("%d goroutines left after HashFile returned (%d before)", runtime.NumGoroutine(), before)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// Directories nest at most MaxDepth levels; a link to a directory is not followed (a loader
+// reads files, and a link cycle must not loop), while a link to a file is hashed by content.
+func TestScanDepthAndDirectoryLinks(t *testing.T) {
+	dir := t.TempDir()
+	deep := dir
+	for i := range MaxDepth {
+		deep = filepath.Join(deep, fmt.Sprintf("d%d", i))
+	}
+	write(t, filepath.Join(deep, "w.npy"), npyBytes(4))
+	if err := os.Symlink(dir, filepath.Join(dir, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewInspector(8).Scan(dir)
+	if err != nil {
+		t.Fatalf("%d levels: %v", MaxDepth, err)
+	}
+	if len(m.Files) != 1 || strings.Count(m.Files[0].Rel, "/") != MaxDepth {
+		t.Fatalf("files %+v, want the one file %d levels down", m.Files, MaxDepth)
+	}
+	write(t, filepath.Join(deep, "d", "w.npy"), npyBytes(4))
+	if _, err := NewInspector(8).Scan(dir); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Fatalf("%d levels: err %v, want a nesting error", MaxDepth+1, err)
 	}
 }

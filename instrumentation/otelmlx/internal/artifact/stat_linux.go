@@ -3,6 +3,8 @@ package artifact
 import (
 	"io/fs"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 func sysIdentity(fi fs.FileInfo) (dev, ino uint64, ctime int64) {
@@ -10,4 +12,9 @@ func sysIdentity(fi fs.FileInfo) (dev, ino uint64, ctime int64) {
 		return uint64(st.Dev), st.Ino, st.Ctim.Nano()
 	}
 	return 0, 0, 0
+}
+
+func statKey(path string, st *unix.Stat_t) fileKey {
+	return fileKey{path: path, dev: uint64(st.Dev), ino: st.Ino, size: st.Size,
+		mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
 }
