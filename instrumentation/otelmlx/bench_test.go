@@ -68,21 +68,17 @@ func BenchmarkInferBare(b *testing.B) {
 }
 
 func BenchmarkInferNoop(b *testing.B) {
-	in, err := New(WithTracerProvider(tracenoop.NewTracerProvider()), WithMeterProvider(metricnoop.NewMeterProvider()), WithLoggerProvider(lognoop.NewLoggerProvider()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		v, _ := Infer(ctx, in, benchReq, work)
-		sink += v
-	}
+	benchInfer(b, WithTracerProvider(tracenoop.NewTracerProvider()), WithMeterProvider(metricnoop.NewMeterProvider()), WithLoggerProvider(lognoop.NewLoggerProvider()))
 }
 
 func BenchmarkInferRecording(b *testing.B) {
 	tp, mp, lp := recordingProviders(b)
-	in, err := New(WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp))
+	benchInfer(b, WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp))
+}
+
+// benchInfer times Infer around work with an Instrumenter built from opts.
+func benchInfer(b *testing.B, opts ...Option) {
+	in, err := New(opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,16 +137,7 @@ func BenchmarkInferSDKFloorNoAudit(b *testing.B) { sdkFloor(b, false) }
 // BenchmarkInferRecordingNoAudit is BenchmarkInferRecording with audit records off.
 func BenchmarkInferRecordingNoAudit(b *testing.B) {
 	tp, mp, lp := recordingProviders(b)
-	in, err := New(WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp), WithAuditRecords(false))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		v, _ := Infer(ctx, in, benchReq, work)
-		sink += v
-	}
+	benchInfer(b, WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp), WithAuditRecords(false))
 }
 
 func sdkFloor(b *testing.B, audit bool) {
