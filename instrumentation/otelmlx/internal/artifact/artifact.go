@@ -249,9 +249,9 @@ const chunk = 1 << 20
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, chunk); return &b }}
 
-// HashFile streams one file through SHA-256, stopping early if ctx is cancelled. One goroutine
-// reads while the caller's hashes what was read before, so reading from storage overlaps the
-// hash instead of alternating with it.
+// HashFile streams one file through SHA-256, stopping early if ctx is cancelled. A goroutine
+// reads the next chunks while the calling one hashes those already read, so reading from storage
+// overlaps the hash instead of alternating with it.
 func HashFile(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
