@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // PolicyError is returned by Load when an enforcing policy denies a model. The caller's load
@@ -61,17 +63,17 @@ func errorTypeOf(err error) string {
 	var et errorTyper
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "context_canceled"
+		return mlxconv.ErrorTypeContextCanceled
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
+		return mlxconv.ErrorTypeTimeout
 	case errors.As(err, &pe):
-		return "policy_denied"
+		return mlxconv.ErrorTypePolicyDenied
 	case errors.As(err, &ie):
-		return "integrity_mismatch"
+		return mlxconv.ErrorTypeIntegrityMismatch
 	case errors.Is(err, ErrRejected):
-		return "rejected"
+		return mlxconv.ErrorTypeRejected
 	case errors.Is(err, ErrResourceExhausted):
-		return "resource_exhausted"
+		return mlxconv.ErrorTypeResourceExhausted
 	case errors.As(err, &et):
 		return et.ErrorType()
 	}
@@ -86,4 +88,4 @@ func isResourceExhausted(err error) bool {
 type panicError struct{ v any }
 
 func (p panicError) Error() string     { return fmt.Sprintf("panic: %v", p.v) }
-func (p panicError) ErrorType() string { return "panic" }
+func (p panicError) ErrorType() string { return mlxconv.ErrorTypePanic }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/artifact"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sanitize"
 )
@@ -107,20 +108,20 @@ func New(opts ...Option) (*Instrumenter, error) {
 	// Instrument creation fails only for invalid names, which these are not; a meter that
 	// still fails returns a no-op instrument, so the errors are joined and reported once.
 	var errs [6]error
-	in.opDuration, errs[0] = meter.Float64Histogram("gen_ai.client.operation.duration",
+	in.opDuration, errs[0] = meter.Float64Histogram(mlxconv.MetricGenAIClientOperationDuration,
 		metric.WithDescription("GenAI operation duration."), metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	in.tokenUsage, errs[1] = meter.Int64Histogram("gen_ai.client.token.usage",
+	in.tokenUsage, errs[1] = meter.Int64Histogram(mlxconv.MetricGenAIClientTokenUsage,
 		metric.WithDescription("Number of input and output tokens used."), metric.WithUnit("{token}"),
 		metric.WithExplicitBucketBoundaries(tokenBuckets...))
-	in.loadDuration, errs[2] = meter.Float64Histogram("mlx.model.load.duration",
+	in.loadDuration, errs[2] = meter.Float64Histogram(mlxconv.MetricModelLoadDuration,
 		metric.WithDescription("Duration of MLX model loads, policy and digest checks included."), metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	in.memActive, errs[3] = meter.Int64Gauge("mlx.memory.active",
+	in.memActive, errs[3] = meter.Int64Gauge(mlxconv.MetricMemoryActive,
 		metric.WithDescription("Memory held by live MLX arrays."), metric.WithUnit("By"))
-	in.memPeak, errs[4] = meter.Int64Gauge("mlx.memory.peak",
+	in.memPeak, errs[4] = meter.Int64Gauge(mlxconv.MetricMemoryPeak,
 		metric.WithDescription("Peak MLX memory since the last reset."), metric.WithUnit("By"))
-	in.memCache, errs[5] = meter.Int64Gauge("mlx.memory.cache",
+	in.memCache, errs[5] = meter.Int64Gauge(mlxconv.MetricMemoryCache,
 		metric.WithDescription("Freed memory the MLX allocator keeps for reuse."), metric.WithUnit("By"))
 	for _, e := range errs {
 		if e != nil {
@@ -169,13 +170,13 @@ func (in *Instrumenter) shapeFor(op, model string) *shape {
 	metricModel := clean
 	overflow := cur != nil && len(*cur) >= in.cfg.maxModels
 	if overflow {
-		metricModel = "_OTHER"
+		metricModel = mlxconv.ModelOther
 	}
-	s := &shape{op: op, model0: model, spanName: op + " " + clean, model: clean}
+	s := &shape{op: op, model0: model, spanName: mlxconv.InferenceSpanName(op, clean), model: clean}
 	base := []attribute.KeyValue{keyOperation.String(op), providerMLX, keyRequestModel.String(metricModel)}
 	s.ok = attribute.NewSet(base...)
-	s.input = attribute.NewSet(append(base[:3:3], keyTokenType.String("input"))...)
-	s.output = attribute.NewSet(append(base[:3:3], keyTokenType.String("output"))...)
+	s.input = attribute.NewSet(append(base[:3:3], keyTokenType.String(mlxconv.TokenTypeInput))...)
+	s.output = attribute.NewSet(append(base[:3:3], keyTokenType.String(mlxconv.TokenTypeOutput))...)
 	s.okOpt = []metric.RecordOption{metric.WithAttributeSet(s.ok)}
 	s.inputOpt = []metric.RecordOption{metric.WithAttributeSet(s.input)}
 	s.outputOpt = []metric.RecordOption{metric.WithAttributeSet(s.output)}

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
 )
 
@@ -29,20 +30,20 @@ const (
 
 // Decision values of mlx.policy.decision.
 const (
-	DecisionAllow = "allow"
-	DecisionDeny  = "deny"
-	DecisionAudit = "audit"
+	DecisionAllow = mlxconv.DecisionAllow
+	DecisionDeny  = mlxconv.DecisionDeny
+	DecisionAudit = mlxconv.DecisionAudit
 )
 
 // Rule ids recorded in mlx.policy.rule.
 const (
-	RuleDefault        = "default"
-	RuleSourceAllowed  = "source.allowlist"
-	RuleFormatAllowed  = "format.allowlist"
-	RuleUnsafeFormat   = "format.unsafe"
-	RuleMalformed      = "format.malformed"
-	RuleDigestPinned   = "digest.pinned"
-	RuleAllowedByRules = "allowlist"
+	RuleDefault        = mlxconv.RuleDefault
+	RuleSourceAllowed  = mlxconv.RuleSourceAllowlist
+	RuleFormatAllowed  = mlxconv.RuleFormatAllowlist
+	RuleUnsafeFormat   = mlxconv.RuleFormatUnsafe
+	RuleMalformed      = mlxconv.RuleFormatMalformed
+	RuleDigestPinned   = mlxconv.RuleDigestPinned
+	RuleAllowedByRules = mlxconv.RuleAllowlist
 )
 
 // Policy says which models a service may load.
