@@ -32,7 +32,13 @@ const (
 	// KeyUsageEstimated is true when output tokens were counted from stream chunks because
 	// the server sent no usage.
 	KeyUsageEstimated = attribute.Key(mlxconv.AttrUsageEstimated)
-	// KeyTimeToFirstToken is the time to the first streamed token, in seconds.
+	// KeyTimeToFirstChunk is the time to the first streamed chunk, in seconds
+	// (gen_ai.response.time_to_first_chunk).
+	KeyTimeToFirstChunk = attribute.Key(mlxconv.AttrGenAIResponseTimeToFirstChunk)
+	// KeyTimeToFirstToken is the name releases before the contract package used for the time
+	// to first chunk (a GenAI metric name, not a span attribute).
+	//
+	// Deprecated: spans carry KeyTimeToFirstChunk; this key is no longer recorded.
 	KeyTimeToFirstToken = attribute.Key(mlxconv.AttrGenAIServerTimeToFirstToken)
 	// KeyFormatDetail says what the format sniffer found (version, tensor count, fault).
 	KeyFormatDetail = attribute.Key(mlxconv.AttrModelFormatDetail)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
@@ -46,10 +48,10 @@ func Reject(reason string) error { return fmt.Errorf("%w: %s", ErrRejected, reas
 // mlx.resource.exhausted in addition to the failure event.
 var ErrResourceExhausted = errors.New("resource exhausted")
 
-// errorTyper lets an error choose its own error.type value.
-type errorTyper interface{ ErrorType() string }
-
-// errorType maps an error to a low-cardinality error.type value.
+// errorType maps an error to a low-cardinality error.type value: the project's own values
+// first, then semconv's rule (an ErrorType() string method anywhere in the chain, else the
+// type of the innermost error under fmt wrapping, so a wrapped *fs.PathError is recorded as
+// *fs.PathError and not as the wrapper's type).
 func errorType(err error) string {
 	if err == nil {
 		return ""
@@ -60,7 +62,6 @@ func errorType(err error) string {
 func errorTypeOf(err error) string {
 	var pe *PolicyError
 	var ie *IntegrityError
-	var et errorTyper
 	switch {
 	case errors.Is(err, context.Canceled):
 		return mlxconv.ErrorTypeContextCanceled
@@ -74,10 +75,8 @@ func errorTypeOf(err error) string {
 		return mlxconv.ErrorTypeRejected
 	case errors.Is(err, ErrResourceExhausted):
 		return mlxconv.ErrorTypeResourceExhausted
-	case errors.As(err, &et):
-		return et.ErrorType()
 	}
-	return fmt.Sprintf("%T", err)
+	return semconv.ErrorType(err).Value.AsString()
 }
 
 func isResourceExhausted(err error) bool {

@@ -289,7 +289,7 @@ func (inf *Inference) attrs(buf []attribute.KeyValue, err error, errType string)
 		attrs = append(attrs, KeyInputSize.Int64(r.InputSize))
 	}
 	if inf.ttft > 0 {
-		attrs = append(attrs, KeyTimeToFirstToken.Float64(inf.ttft.Seconds()))
+		attrs = append(attrs, KeyTimeToFirstChunk.Float64(inf.ttft.Seconds()))
 	}
 	if mem, ok := in.memory(); ok {
 		attrs = in.recordMemory(inf.ctx, mem, attrs)

@@ -115,7 +115,7 @@ func (r *Record) span(sp ptrace.Span) {
 		m.PutInt(mlxconv.AttrGenAIUsageOutputTokens, r.OutTok)
 		m.PutStr(mlxconv.AttrEnduserPseudoID, r.User)
 		if r.TTFT > 0 {
-			m.PutDouble(mlxconv.AttrGenAIServerTimeToFirstToken, r.TTFT)
+			m.PutDouble(mlxconv.AttrGenAIResponseTimeToFirstChunk, r.TTFT)
 		}
 	}
 	if r.Err {

@@ -30,8 +30,11 @@ const (
 	attrOutTokens = mlxconv.AttrGenAIUsageOutputTokens
 	attrUser      = mlxconv.AttrEnduserPseudoID
 	attrErrorType = mlxconv.AttrErrorType
-	attrTTFT      = mlxconv.AttrGenAIServerTimeToFirstToken
-	opLoadModel   = mlxconv.OperationLoadModel
+	attrTTFC      = mlxconv.AttrGenAIResponseTimeToFirstChunk
+	// attrTTFTOld is the name earlier releases recorded time to first chunk under;
+	// read for one release so older instrumentation keeps its detector. Remove after it.
+	attrTTFTOld = mlxconv.AttrGenAIServerTimeToFirstToken
+	opLoadModel = mlxconv.OperationLoadModel
 	// eventPrefix is the prefix every event name of the contract shares.
 	eventPrefix    = "mlx."
 	evLoadOK       = mlxconv.EventModelLoadSucceeded
@@ -109,7 +112,7 @@ func (p *anomalyProcessor) readAttrs(m pcommon.Map, o *obs) bool {
 			if v.Type() != pcommon.ValueTypeEmpty {
 				o.isErr = true
 			}
-		case attrTTFT:
+		case attrTTFC, attrTTFTOld:
 			if x, ok := numeric(v); ok {
 				o.ttft = x
 			}
