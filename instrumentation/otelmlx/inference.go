@@ -169,14 +169,14 @@ func (inf *Inference) End(err error) {
 		if err != nil {
 			opt = s.errOpt(errType)
 		}
-		in.opDuration.Record(ctx, dur, opt...)
+		in.opDuration.Inst().Record(ctx, dur, opt...)
 	}
 	if (inf.resp.InputTokens > 0 || inf.resp.OutputTokens > 0) && in.tokenUsage.Enabled(ctx) {
 		if inf.resp.InputTokens > 0 {
-			in.tokenUsage.Record(ctx, inf.resp.InputTokens, s.inputOpt...)
+			in.tokenUsage.Inst().Record(ctx, inf.resp.InputTokens, s.inputOpt...)
 		}
 		if inf.resp.OutputTokens > 0 {
-			in.tokenUsage.Record(ctx, inf.resp.OutputTokens, s.outputOpt...)
+			in.tokenUsage.Inst().Record(ctx, inf.resp.OutputTokens, s.outputOpt...)
 		}
 	}
 

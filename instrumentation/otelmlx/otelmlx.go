@@ -11,6 +11,7 @@ import (
 	lognoop "go.opentelemetry.io/otel/log/noop"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/semconv/v1.41.0/genaiconv"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
@@ -34,8 +35,10 @@ type Instrumenter struct {
 	pseudo  *pseudonymizer
 	inspect *artifact.Inspector
 
-	opDuration   metric.Float64Histogram
-	tokenUsage   metric.Int64Histogram
+	// The GenAI instruments come from semconv's genaiconv (name, unit, description); they
+	// record through Inst() with attribute sets built once per (operation, model).
+	opDuration   genaiconv.ClientOperationDuration
+	tokenUsage   genaiconv.ClientTokenUsage
 	loadDuration metric.Float64Histogram
 	memActive    metric.Int64Gauge
 	memPeak      metric.Int64Gauge
@@ -105,14 +108,12 @@ func New(opts ...Option) (*Instrumenter, error) {
 		in.version = v.Version()
 	}
 	meter := cfg.meterProvider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
-	// Instrument creation fails only for invalid names, which these are not; a meter that
-	// still fails returns a no-op instrument, so the errors are joined and reported once.
+	// Instrument creation fails only for invalid names, which these are not; New returns the
+	// first error of a meter that still fails.
 	var errs [6]error
-	in.opDuration, errs[0] = meter.Float64Histogram(mlxconv.MetricGenAIClientOperationDuration,
-		metric.WithDescription("GenAI operation duration."), metric.WithUnit("s"),
+	in.opDuration, errs[0] = genaiconv.NewClientOperationDuration(meter,
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	in.tokenUsage, errs[1] = meter.Int64Histogram(mlxconv.MetricGenAIClientTokenUsage,
-		metric.WithDescription("Number of input and output tokens used."), metric.WithUnit("{token}"),
+	in.tokenUsage, errs[1] = genaiconv.NewClientTokenUsage(meter,
 		metric.WithExplicitBucketBoundaries(tokenBuckets...))
 	in.loadDuration, errs[2] = meter.Float64Histogram(mlxconv.MetricModelLoadDuration,
 		metric.WithDescription("Duration of MLX model loads, policy and digest checks included."), metric.WithUnit("s"),
