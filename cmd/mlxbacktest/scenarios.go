@@ -18,6 +18,7 @@ func runScenarios(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "processor configuration (YAML); defaults without one")
 	seed := fs.Uint64("seed", 1, "random seed of the generated traffic")
 	days := fs.Int("days", 3, "days of event time")
+	verbose := fs.Bool("v", false, "list the false alarms with their evidence")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +47,10 @@ func runScenarios(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	clean.Print(stdout, fmt.Sprintf("clean traffic (seed %d, %d days, %d items)", sc.Seed, sc.Days, n))
+	if *verbose {
+		inc.PrintFalse(stdout)
+		clean.PrintFalse(stdout)
+	}
 	return nil
 }
 

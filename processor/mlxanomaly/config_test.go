@@ -32,7 +32,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.ErrorBurst = ErrorBurstConfig{Enabled: true, Ratio: 3, MinRate: 0.3, Window: 50}
 	custom.SupplyChain.DisallowedFormats = []string{"pickle", "npy"}
 	custom.ReloadStorm = ReloadStormConfig{Enabled: true, MaxLoads: 6, Window: 15 * time.Minute}
-	custom.ClientFlood = ClientFloodConfig{Enabled: true, Interval: 30 * time.Second, Ratio: 8, MinRequests: 40}
+	custom.ClientFlood = ClientFloodConfig{Enabled: true, Interval: 30 * time.Second, TailProbability: 1e-9, MinRequests: 40}
 
 	tests := []struct {
 		id      component.ID
@@ -79,7 +79,7 @@ func TestValidateMessages(t *testing.T) {
 		"error_burst.window: 1":                        mod(func(c *Config) { c.ErrorBurst.Window = 1 }),
 		"reload_storm.window: 0s":                      mod(func(c *Config) { c.ReloadStorm.Window = 0 }),
 		"client_flood.interval: 10ms is too short":     mod(func(c *Config) { c.ClientFlood.Interval = 10 * time.Millisecond }),
-		"client_flood.ratio: 0":                        mod(func(c *Config) { c.ClientFlood.Ratio = 0 }),
+		"client_flood.tail_probability: 0.5":           mod(func(c *Config) { c.ClientFlood.TailProbability = 0.5 }),
 		"client_flood.min_requests: 0":                 mod(func(c *Config) { c.ClientFlood.MinRequests = 0 }),
 		"tokens.sensitivity: 11 is out of range":       mod(func(c *Config) { c.Tokens.Sensitivity = 11 }),
 		"flag_threshold: 0 must be strictly between 0": mod(func(c *Config) { c.FlagThreshold = 0 }),

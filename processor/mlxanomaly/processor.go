@@ -27,7 +27,8 @@ const (
 	attrOutTokens  = "gen_ai.usage.output_tokens"
 	attrUser       = "enduser.pseudo.id"
 	attrErrorType  = "error.type"
-	attrTTFT       = "gen_ai.server.time_to_first_token"
+	attrTTFC       = "gen_ai.response.time_to_first_chunk"
+	attrTTFTLegacy = "gen_ai.server.time_to_first_token" // the name before semconv v1.41.0's; read for one release
 	opLoadModel    = "load_model"
 	eventPrefix    = "mlx."
 	evLoadOK       = "mlx.model.load.succeeded"
@@ -105,7 +106,7 @@ func (p *anomalyProcessor) readAttrs(m pcommon.Map, o *obs) bool {
 			if v.Type() != pcommon.ValueTypeEmpty {
 				o.isErr = true
 			}
-		case attrTTFT:
+		case attrTTFC, attrTTFTLegacy:
 			if x, ok := numeric(v); ok {
 				o.ttft = x
 			}
@@ -270,13 +271,22 @@ func (p *anomalyProcessor) write(m pcommon.Map, o *obs, v *verdict) {
 	m.PutBool(AttrFlag, true)
 	m.PutStr(AttrType, v.flag.String())
 	m.PutStr(AttrKey, p.e.keyString(v.keyKind, o))
-	if v.hasZ {
+	// The evidence: what was observed, what was expected, and how surprising that is.
+	if v.hasObs {
+		m.PutDouble(AttrObserved, finite(v.observed))
+	}
+	if v.hasBase {
 		b := v.baseline
 		if v.logBase {
 			b = math.Exp(b)
 		}
-		m.PutDouble(AttrZScore, finite(v.z))
 		m.PutDouble(AttrBaseline, finite(b))
+	}
+	if v.hasZ {
+		m.PutDouble(AttrZScore, finite(v.z))
+	}
+	if v.hasP {
+		m.PutDouble(AttrPValue, finite(v.p))
 	}
 	m.PutStr(AttrTechnique, flagTechniques[v.flag])
 }

@@ -128,6 +128,8 @@ func (h *harness) send(spans ...span) []map[string]any {
 
 func (h *harness) one(s span) map[string]any { return h.send(s)[0] }
 
+func outTokens(n int64) map[string]any { return map[string]any{"gen_ai.usage.output_tokens": n} }
+
 func flagged(a map[string]any) bool { v, _ := a[AttrFlag].(bool); return v }
 
 // warm sends n ordinary inference spans of one model, one a second from start, and returns the
@@ -151,23 +153,25 @@ func (h *harness) warm(model string, start time.Time, n int) time.Time {
 func TestLatencySpikeAndDebounce(t *testing.T) {
 	h := newHarness(t, DefaultConfig())
 	at := h.warm("m", t0, 300)
-	a := h.one(inference("m", at, 2*time.Second, nil))
+	a := h.one(inference("m", at, 2*time.Second, outTokens(102)))
 	require.True(t, flagged(a), "%v", a)
 	assert.Equal(t, "latency_spike", a[AttrType])
 	assert.Equal(t, "svc/m/chat", a[AttrKey])
 	assert.Equal(t, "AML.T0029", a[AttrTechnique])
 	assert.Greater(t, a[AttrZScore].(float64), 5.0)
-	assert.InDelta(t, 0.1, a[AttrBaseline].(float64), 0.02, "baseline in seconds")
+	// A chat request is judged per output token: 2 s for 102 tokens against ~0.1 s for as many.
+	assert.InDelta(t, 0.1/102, a[AttrBaseline].(float64), 0.0002, "baseline in seconds per output token")
+	assert.InDelta(t, 2.0/102, a[AttrObserved].(float64), 1e-9)
 	assert.GreaterOrEqual(t, a[AttrScore].(float64), 0.5)
 	assert.LessOrEqual(t, a[AttrScore].(float64), 1.0)
 
 	// Within the cool-down: scored, not flagged again.
-	a = h.one(inference("m", at.Add(time.Minute), 2*time.Second, nil))
+	a = h.one(inference("m", at.Add(time.Minute), 2*time.Second, outTokens(102)))
 	assert.False(t, flagged(a))
 	assert.GreaterOrEqual(t, a[AttrScore].(float64), 0.5)
 	// After it: a new onset.
 	h.warm("m", at.Add(2*time.Minute), 60)
-	a = h.one(inference("m", at.Add(15*time.Minute), 3*time.Second, nil))
+	a = h.one(inference("m", at.Add(15*time.Minute), 3*time.Second, outTokens(102)))
 	assert.True(t, flagged(a), "%v", a)
 }
 
@@ -178,7 +182,7 @@ func TestLatencyShiftAccepted(t *testing.T) {
 	// Latency triples and stays: one onset, then the new level becomes the baseline.
 	for i := 0; i < 2000; i++ {
 		d := time.Duration(300+20*math.Sin(float64(i))) * time.Millisecond
-		if a := h.one(inference("m", at.Add(time.Duration(i)*time.Second), d, nil)); flagged(a) {
+		if a := h.one(inference("m", at.Add(time.Duration(i)*time.Second), d, outTokens(102))); flagged(a) {
 			flags++
 			assert.Contains(t, []string{"latency_shift", "latency_spike"}, a[AttrType])
 		}
@@ -244,7 +248,9 @@ func TestReloadStormAndDedupe(t *testing.T) {
 	a := h.one(s)
 	require.True(t, flagged(a), "%v", a)
 	assert.Equal(t, "reload_storm", a[AttrType])
-	assert.Equal(t, 4.0, a[AttrZScore])
+	assert.Equal(t, 4.0, a[AttrObserved], "the evidence of a storm is its count of loads")
+	assert.Equal(t, 4.0, a[AttrBaseline], "against reload_storm.max_loads")
+	assert.NotContains(t, a, AttrZScore)
 	// Loads spread over hours are routine.
 	h2 := newHarness(t, DefaultConfig())
 	for i := 0; i < 10; i++ {
@@ -322,6 +328,14 @@ func TestClientFlood(t *testing.T) {
 	require.NotNil(t, got)
 	assert.Equal(t, "svc/caller-3", got[AttrKey])
 	assert.Equal(t, "AML.T0024.002", got[AttrTechnique])
+	// The flag explains itself: the requests counted so far in the interval, the caller's
+	// expected count (1 per minute), and the tail probability of so many, below the configured
+	// false-alarm rate.
+	assert.GreaterOrEqual(t, got[AttrObserved], 20.0)
+	assert.InDelta(t, 1.0, got[AttrBaseline], 0.2)
+	assert.Greater(t, got[AttrZScore], 5.0)
+	assert.LessOrEqual(t, got[AttrPValue], 1e-7)
+	assert.Greater(t, got[AttrPValue], 0.0)
 
 	// Old items arriving late (a replayed hour) are not counted into the current interval.
 	h2 := newHarness(t, DefaultConfig())
@@ -634,4 +648,37 @@ func TestFastLog(t *testing.T) {
 		x := math.Exp(rng.NormFloat64() * 20)
 		require.InDelta(t, math.Log(x), fastLog(x), 1e-7*math.Max(1, math.Abs(math.Log(x))))
 	}
+}
+
+// A chat model whose duration varies several-fold with its token counts: a 1.8× slowdown for
+// two hours is found on time per output token, and the clean hours before it raise nothing.
+func TestLatencyPerTokenFindsSlowShift(t *testing.T) {
+	h := newHarness(t, DefaultConfig())
+	rng := rand.New(rand.NewPCG(7, 7))
+	req := func(at time.Time, slow float64) span {
+		out := math.Round(150 * math.Exp(0.8*rng.NormFloat64()))
+		in := math.Round(300 * math.Exp(0.8*rng.NormFloat64()))
+		ttfc := slow * (0.02 + 0.0002*in) * math.Exp(0.1*rng.NormFloat64())
+		tpot := slow * 0.004 * math.Exp(0.1*rng.NormFloat64())
+		d := time.Duration((ttfc + (out+1)*tpot) * float64(time.Second))
+		return inference("m", at, d, map[string]any{"gen_ai.usage.input_tokens": int64(in),
+			"gen_ai.usage.output_tokens": int64(out + 1), "gen_ai.response.time_to_first_chunk": ttfc})
+	}
+	at := t0
+	for i := 0; i < 6*360; i++ { // six hours, one request every 10 s
+		at = at.Add(10 * time.Second)
+		a := h.one(req(at, 1))
+		require.False(t, flagged(a), "clean traffic flagged at %s: %v", at, a)
+	}
+	var got map[string]any
+	shiftStart := at
+	for i := 0; i < 2*360 && got == nil; i++ {
+		at = at.Add(10 * time.Second)
+		if a := h.one(req(at, 1.8)); flagged(a) {
+			got = a
+		}
+	}
+	require.NotNil(t, got, "a 1.8x slowdown for two hours went unflagged")
+	assert.Contains(t, []string{"latency_shift", "latency_spike"}, got[AttrType])
+	assert.Less(t, at.Sub(shiftStart), 10*time.Minute)
 }

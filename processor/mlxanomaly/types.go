@@ -8,6 +8,8 @@ const (
 	AttrKey       = "mlxanomaly.key"
 	AttrZScore    = "mlxanomaly.zscore"
 	AttrBaseline  = "mlxanomaly.baseline"
+	AttrObserved  = "mlxanomaly.observed"
+	AttrPValue    = "mlxanomaly.p_value"
 	AttrTechnique = "mlxanomaly.atlas.technique"
 )
 
