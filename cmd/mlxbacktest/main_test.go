@@ -15,9 +15,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otel-mlx/otel-mlx/internal/backtest"
 	"github.com/otel-mlx/otel-mlx/internal/nab"
 	"github.com/otel-mlx/otel-mlx/internal/scenario"
-	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
 
 // nabDir is the NAB development subset beside the repository (../shared/eval/nab), or NAB_DIR.
@@ -122,7 +122,7 @@ func TestScenarioThresholds(t *testing.T) {
 	if raceEnabled {
 		cfg.Days = 2 // the race detector slows replay ~10x; two days still hold 20 incidents per type
 	}
-	rep, n, err := runScenario(mlxanomaly.DefaultConfig(), cfg)
+	rep, n, err := runScenario(backtest.DefaultConfig(), cfg)
 	require.NoError(t, err)
 	t.Logf("%d items", n)
 	require.Len(t, rep.Types, len(scenario.Types))
@@ -133,7 +133,7 @@ func TestScenarioThresholds(t *testing.T) {
 	}
 	assert.LessOrEqual(t, rep.PerKeyDay, 1.0)
 	cfg.PerType = 0
-	clean, _, err := runScenario(mlxanomaly.DefaultConfig(), cfg)
+	clean, _, err := runScenario(backtest.DefaultConfig(), cfg)
 	require.NoError(t, err)
 	t.Logf("clean: %d false alarms, %.3f per key-day", clean.FalseAlarms, clean.PerKeyDay)
 	assert.LessOrEqual(t, clean.PerKeyDay, 1.0)

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otel-mlx/otel-mlx/internal/backtest"
 	"github.com/otel-mlx/otel-mlx/internal/scenario"
 	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
@@ -25,10 +26,10 @@ func runScenarios(args []string, stdout, stderr io.Writer) error {
 	if *days < 1 || *days > 30 {
 		return fmt.Errorf("--days %d: use 1 to 30", *days)
 	}
-	cfg := mlxanomaly.DefaultConfig()
+	cfg := backtest.DefaultConfig()
 	if *cfgPath != "" {
 		var err error
-		if cfg, err = mlxanomaly.LoadConfigFile(*cfgPath, nil); err != nil {
+		if cfg, err = backtest.LoadConfigFile(*cfgPath, nil); err != nil {
 			return err
 		}
 	}

@@ -95,8 +95,9 @@ type ClientFloodConfig struct {
 	// alarms of 500 callers at 1-minute intervals (1.44 million tests a day) below 0.15 a day.
 	TailProbability float64 `mapstructure:"tail_probability"`
 	// MinRequests: a flood also needs at least this many requests in the interval (the token
-	// test at least 3 requests), whatever the probability: a floor below which a burst of a
-	// person's own session is never paged.
+	// test: this many requests' worth of the service's mean tokens, from at least 3 requests),
+	// whatever the probability: a floor below which a burst of one person's session is never
+	// paged.
 	MinRequests int `mapstructure:"min_requests"`
 }
 

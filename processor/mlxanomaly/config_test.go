@@ -16,7 +16,7 @@ func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
 
-	custom := DefaultConfig()
+	custom := defaultConfig()
 	custom.Warmup = 50
 	custom.Cooldown = 5 * time.Minute
 	custom.CooldownObservations = 3
@@ -39,7 +39,7 @@ func TestLoadConfig(t *testing.T) {
 		want    *Config
 		wantErr []string
 	}{
-		{id: component.NewID(Type), want: DefaultConfig()},
+		{id: component.NewID(Type), want: defaultConfig()},
 		{id: component.NewIDWithName(Type, "custom"), want: custom},
 		{id: component.NewIDWithName(Type, "bad"), wantErr: []string{"warmup: 1", "flag_threshold: 1.5", "max_keys: 0",
 			"latency.sensitivity: -1", "reload_storm.max_loads: 100"}},
@@ -65,7 +65,7 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestValidateMessages(t *testing.T) {
-	mod := func(f func(*Config)) *Config { c := DefaultConfig(); f(c); return c }
+	mod := func(f func(*Config)) *Config { c := defaultConfig(); f(c); return c }
 	cases := map[string]*Config{
 		"cooldown: -1s is negative":                    mod(func(c *Config) { c.Cooldown = -time.Second }),
 		"cooldown_observations: -2":                    mod(func(c *Config) { c.CooldownObservations = -2 }),
@@ -91,32 +91,10 @@ func TestValidateMessages(t *testing.T) {
 		}
 	}
 	// A disabled detector's settings are not checked.
-	c := DefaultConfig()
+	c := defaultConfig()
 	c.ErrorBurst = ErrorBurstConfig{}
 	c.ReloadStorm = ReloadStormConfig{}
 	c.ClientFlood = ClientFloodConfig{}
 	c.Latency = SignalConfig{}
 	assert.NoError(t, c.Validate())
-}
-
-func TestLoadConfigFile(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "c.yaml")
-	require.NoError(t, writeFile(p, "warmup: 40\ncooldown: 1m\n"))
-	c, err := LoadConfigFile(p, nil)
-	require.NoError(t, err)
-	assert.Equal(t, 40, c.Warmup)
-	assert.Equal(t, time.Minute, c.Cooldown)
-	assert.Equal(t, DefaultConfig().MaxKeys, c.MaxKeys)
-
-	require.NoError(t, writeFile(p, "warmup: 0\n"))
-	_, err = LoadConfigFile(p, nil)
-	assert.ErrorContains(t, err, "warmup: 0 observations is out of range")
-
-	require.NoError(t, writeFile(p, "no_such_option: 1\n"))
-	_, err = LoadConfigFile(p, nil)
-	assert.ErrorContains(t, err, "no_such_option")
-
-	_, err = LoadConfigFile(filepath.Join(dir, "missing.yaml"), nil)
-	assert.Error(t, err)
 }

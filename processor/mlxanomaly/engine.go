@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly/internal/detector"
+	"github.com/otel-mlx/otel-mlx/internal/detector"
 )
 
 // obs is what one span or log record tells the detectors. Strings point into pdata; nothing is
@@ -113,37 +113,6 @@ type engine struct {
 	errSlowRate float64
 }
 
-// signalParams are the tuned parameters of the numeric detectors; sensitivity scales the
-// surprise needed. The same values serve every key.
-//
-// positive selects the profile of the processor's signals (durations, tokens, memory): they are
-// observed as log(x), where one observation many scales out is unambiguous, so a single-spike
-// test runs beside the surprise test, and the surprise threshold is higher because a busy key
-// has tens of thousands of observations a day. The plain profile (SeriesScorer, any real values,
-// one observation per row as in NAB) was chosen on the NAB development subset.
-func signalParams(warmup int, c SignalConfig, positive bool) detector.SignalParams {
-	sel := 0.0
-	if c.Seasonal {
-		sel = 0.4
-	}
-	s := sens(c)
-	p := detector.SignalParams{
-		Series: detector.Params{Warmup: warmup, Alpha: 0.003, FastAlpha: 0.2, Clip: 2, Z: 20, ShiftZ: 8,
-			Accept: 30, MinScale: 0.001, MinAbs: 1e-9},
-		SeasonAlpha: 0.2, SeasonSelect: sel, ShortAlpha: 0.1, LongAlpha: 0.002, SurpriseZ: 5 / s, MinZ: 2, LevelSurprise: true,
-	}
-	if positive {
-		p.SurpriseZ = positiveSurpriseZ / s
-		p.SpikeZ = positiveSpikeZ / s
-		p.LevelSurprise = false
-		p.Series.Accept = positiveAccept
-		p.Series.MinScale = 0
-		p.Series.MinAbs = 0.01 // 1% in log space
-	}
-	p.Prepare()
-	return p
-}
-
 func sens(c SignalConfig) float64 {
 	if c.Sensitivity <= 0 {
 		return 1
@@ -151,30 +120,25 @@ func sens(c SignalConfig) float64 {
 	return c.Sensitivity
 }
 
-// Thresholds of the positive-quantity profile (see signalParams).
-var (
-	positiveSurpriseZ = 7.0
-	positiveSpikeZ    = 6.0
-	latencySpikeZ     = 8.0
-	positiveAccept    = 100
-)
+func signalParams(warmup int, c SignalConfig) detector.SignalParams {
+	return detector.Profile(warmup, c.Sensitivity, c.Seasonal, true)
+}
+
+// latencySpikeZ: see newEngine.
+const latencySpikeZ = 8.0
 
 func newEngine(cfg *Config, tel *telemetry) *engine {
 	e := &engine{cfg: *cfg, tel: tel, seed: maphash.MakeSeed()}
-	e.latency = signalParams(cfg.Warmup, cfg.Latency, true)
-	e.memory = signalParams(cfg.Warmup, cfg.Memory, true)
-	e.tokens = signalParams(cfg.Warmup, cfg.Tokens, true)
+	e.latency = signalParams(cfg.Warmup, cfg.Latency)
+	e.memory = signalParams(cfg.Warmup, cfg.Memory)
+	e.tokens = signalParams(cfg.Warmup, cfg.Tokens)
 	// Latency is the sum of work of varying size (prefill of the input, queueing), so its
 	// log-scale distribution has a longer right tail than a normal law: one request needs 8
 	// robust deviations to be a spike (a busy key makes ten million observations a day, and
 	// the tail of the work sizes puts ordinary requests beyond 6). Tokens and memory are
 	// counted, not timed: 6 deviations, a one-sided normal tail of 1e-9.
 	e.latency.SpikeZ = latencySpikeZ / sens(cfg.Latency)
-	e.memory.SpikeZ = positiveSpikeZ / sens(cfg.Memory)
-	e.tokens.SpikeZ = positiveSpikeZ / sens(cfg.Tokens)
 	e.latency.Prepare()
-	e.memory.Prepare()
-	e.tokens.Prepare()
 	for _, f := range cfg.SupplyChain.DisallowedFormats {
 		e.disallowed = append(e.disallowed, strings.ToLower(strings.TrimSpace(f)))
 	}
@@ -350,37 +314,92 @@ func (e *engine) observe(o *obs, src uint8, v *verdict) {
 	}
 }
 
-// workTime is the latency a key's duration detector judges. A generative request (one with
-// output tokens) takes time in proportion to the tokens it generates, so its duration varies
-// several-fold with them and a slowdown drowns in that spread; its time per output token, after
-// the first chunk where the response streamed, does not. Other operations are judged on their
-// duration.
-func workTime(o *obs) float64 {
-	if !(o.dur > 0) {
-		return o.dur
+// Latency per unit of work. A request's duration grows with the work it does (the tokens it
+// reads and generates), which varies several-fold between requests, so a slowdown drowns in the
+// spread of raw durations. The duration detector of a key judges, by what the items carry:
+//   - latTPOT: decode time per output token, (duration - time to first chunk) / output tokens,
+//     for generative requests that streamed;
+//   - latWork: duration relative to what this much work usually takes, from a per-key linear
+//     model duration ≈ c0 + c1·work fitted online (work: output tokens of a generative request,
+//     input tokens otherwise), for requests with token counts but no first chunk;
+//   - latRaw: the duration itself.
+//
+// A key judges one of them: the first its items allow, upgraded (baseline restarted) when a
+// richer one appears; an item that allows only a poorer one is not judged on duration.
+const (
+	latNone uint8 = iota
+	latRaw
+	latWork
+	latTPOT
+)
+
+// workAlpha is the learning rate of the work model after its first 1/workAlpha items.
+const workAlpha = 0.002
+
+// workModel fits duration ≈ c0 + c1·work by exponentially weighted least squares.
+type workModel struct {
+	mw, md, mww, mwd float64 // weighted means of w, d, w², w·d
+	n                uint32
+}
+
+func (m *workModel) learn(w, d float64) {
+	if m.n < math.MaxUint32 {
+		m.n++
 	}
-	d := o.dur
-	if o.ttft > 0 && o.ttft < d {
-		d -= o.ttft
+	a := max(1/float64(m.n), workAlpha)
+	m.mw += a * (w - m.mw)
+	m.md += a * (d - m.md)
+	m.mww += a * (w*w - m.mww)
+	m.mwd += a * (w*d - m.mwd)
+}
+
+// expect is the usual duration of work w: never below a twentieth of the mean duration, so a
+// fit that crosses zero cannot make small requests look slow.
+func (m *workModel) expect(w float64) float64 {
+	c1 := 0.0
+	if v := m.mww - m.mw*m.mw; v > 1e-12*m.mww {
+		c1 = max(0, (m.mwd-m.mw*m.md)/v)
 	}
-	return d / o.outTok
+	return max(m.md+c1*(w-m.mw), 0.05*m.md)
+}
+
+// latencyOf returns the latency mode an item allows and its value in that mode (before the
+// work model, for latWork: the work).
+func latencyOf(o *obs) (uint8, float64) {
+	switch {
+	case !(o.dur > 0):
+		return latNone, 0
+	case o.outTok >= 1 && o.ttft > 0 && o.ttft < o.dur:
+		return latTPOT, (o.dur - o.ttft) / o.outTok
+	case o.outTok >= 1:
+		return latWork, o.outTok
+	case o.inTok >= 1:
+		return latWork, o.inTok
+	}
+	return latRaw, o.dur
 }
 
 func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 	en, learn := e.entry(kindOp, o.hOp, o.t, src)
 	st := en.op
 	if e.cfg.Latency.Enabled {
-		w := o.dur
-		if o.outTok >= 1 {
-			w = workTime(o)
-			if !st.generative && learn {
-				// The key turns out to generate: its duration baseline restarts per token.
-				st.generative, st.dur = true, detector.Signal{}
-			}
-		} else if st.generative {
-			// A generative key's item without output tokens (a failed or cut-off request) says
-			// nothing about its time per token.
+		mode, w := latencyOf(o)
+		if mode > st.latMode && learn {
+			// A richer measure of this key's latency: its baseline restarts in that unit.
+			st.latMode, st.dur, st.work = mode, detector.Signal{}, workModel{}
+		}
+		switch {
+		case mode != st.latMode:
 			w = math.NaN()
+		case mode == latWork:
+			work := w
+			w = math.NaN()
+			if int(st.work.n) >= e.cfg.Warmup {
+				w = o.dur / st.work.expect(work)
+			}
+			if learn {
+				st.work.learn(work, o.dur)
+			}
 		}
 		for i, x := range [2]float64{w, o.ttft} {
 			if math.IsNaN(x) || x <= 0 {
@@ -405,6 +424,10 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 			}
 			if e.consider(v, o.t, r.Score, ft, kindOp, r.Z, r.Baseline, true, deb) {
 				v.observed, v.hasObs = x, true
+				if i == 0 && st.latMode == latWork {
+					// Reported in seconds: the duration against the usual one for its work.
+					v.observed, v.baseline, v.logBase = o.dur, o.dur/x*math.Exp(r.Baseline), false
+				}
 			}
 		}
 	}
@@ -657,7 +680,8 @@ func (e *engine) observeCaller(o *obs, src uint8, v *verdict) {
 	if st.reqs > float64(st.req.Gate) && st.reqs >= float64(e.cfg.ClientFlood.MinRequests) {
 		e.considerCount(v, o.t, st.reqs, 1, &st.req, &en.caller.debFlood)
 	}
-	if st.toks > 0 && st.reqs >= floodMinTokenReqs && st.phi > 0 {
+	// The token test's floor: min_requests requests' worth of the service's mean tokens.
+	if st.toks > float64(e.cfg.ClientFlood.MinRequests)*pop.tok1 && st.reqs >= floodMinTokenReqs && st.phi > 0 {
 		if u := st.toks / float64(st.phi); u > float64(st.tok.Gate) {
 			e.considerCount(v, o.t, u, float64(st.phi), &st.tok, &en.caller.debTokenFlood)
 		}

@@ -151,7 +151,7 @@ func (h *harness) warm(model string, start time.Time, n int) time.Time {
 }
 
 func TestLatencySpikeAndDebounce(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	at := h.warm("m", t0, 300)
 	a := h.one(inference("m", at, 2*time.Second, outTokens(102)))
 	require.True(t, flagged(a), "%v", a)
@@ -159,9 +159,10 @@ func TestLatencySpikeAndDebounce(t *testing.T) {
 	assert.Equal(t, "svc/m/chat", a[AttrKey])
 	assert.Equal(t, "AML.T0029", a[AttrTechnique])
 	assert.Greater(t, a[AttrZScore].(float64), 5.0)
-	// A chat request is judged per output token: 2 s for 102 tokens against ~0.1 s for as many.
-	assert.InDelta(t, 0.1/102, a[AttrBaseline].(float64), 0.0002, "baseline in seconds per output token")
-	assert.InDelta(t, 2.0/102, a[AttrObserved].(float64), 1e-9)
+	// A chat request without a first chunk is judged against the usual duration of as much
+	// work (102 output tokens): 2 s against ~0.1 s.
+	assert.InDelta(t, 0.1, a[AttrBaseline].(float64), 0.01, "baseline in seconds for this work")
+	assert.InDelta(t, 2.0, a[AttrObserved].(float64), 1e-9)
 	assert.GreaterOrEqual(t, a[AttrScore].(float64), 0.5)
 	assert.LessOrEqual(t, a[AttrScore].(float64), 1.0)
 
@@ -176,7 +177,7 @@ func TestLatencySpikeAndDebounce(t *testing.T) {
 }
 
 func TestLatencyShiftAccepted(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	at := h.warm("m", t0, 300)
 	flags := 0
 	// Latency triples and stays: one onset, then the new level becomes the baseline.
@@ -192,7 +193,7 @@ func TestLatencyShiftAccepted(t *testing.T) {
 }
 
 func TestTimeToFirstToken(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	var spans []span
 	for i := 0; i < 300; i++ {
 		spans = append(spans, inference("m", t0.Add(time.Duration(i)*time.Second), 100*time.Millisecond,
@@ -205,7 +206,7 @@ func TestTimeToFirstToken(t *testing.T) {
 }
 
 func TestSupplyChain(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	a := h.one(load("m", "hf://org/m@r1", "d1", "safetensors", t0))
 	assert.False(t, flagged(a), "the first load teaches")
 	a = h.one(load("m", "hf://org/m@r1", "d1", "safetensors", t0.Add(time.Hour)))
@@ -235,7 +236,7 @@ func TestSupplyChain(t *testing.T) {
 }
 
 func TestReloadStormAndDedupe(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	// Each load reported twice (span and log record, same span id) counts once.
 	for i := 0; i < 3; i++ {
 		s := load("m", "hf://org/m", "d", "safetensors", t0.Add(time.Duration(i)*30*time.Second))
@@ -252,7 +253,7 @@ func TestReloadStormAndDedupe(t *testing.T) {
 	assert.Equal(t, 4.0, a[AttrBaseline], "against reload_storm.max_loads")
 	assert.NotContains(t, a, AttrZScore)
 	// Loads spread over hours are routine.
-	h2 := newHarness(t, DefaultConfig())
+	h2 := newHarness(t, defaultConfig())
 	for i := 0; i < 10; i++ {
 		s := load("m", "hf://org/m", "d", "safetensors", t0.Add(time.Duration(i)*time.Hour))
 		s.id = byte(i + 1)
@@ -261,7 +262,7 @@ func TestReloadStormAndDedupe(t *testing.T) {
 }
 
 func TestErrorBurstIsARate(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	at := h.warm("m", t0, 200)
 	// One error on a healthy key is not a burst.
 	s := inference("m", at, 100*time.Millisecond, map[string]any{"error.type": "timeout"})
@@ -290,7 +291,7 @@ func TestErrorBurstIsARate(t *testing.T) {
 }
 
 func TestTokenAndMemorySpike(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	at := h.warm("m", t0, 300)
 	a := h.one(inference("m", at, 100*time.Millisecond, map[string]any{"gen_ai.usage.output_tokens": int64(5000), "gen_ai.usage.input_tokens": int64(200)}))
 	require.True(t, flagged(a), "%v", a)
@@ -306,7 +307,7 @@ func TestTokenAndMemorySpike(t *testing.T) {
 }
 
 func TestClientFlood(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	var spans []span
 	for m := 0; m < 30; m++ {
 		for c := 0; c < 10; c++ {
@@ -338,7 +339,7 @@ func TestClientFlood(t *testing.T) {
 	assert.Greater(t, got[AttrPValue], 0.0)
 
 	// Old items arriving late (a replayed hour) are not counted into the current interval.
-	h2 := newHarness(t, DefaultConfig())
+	h2 := newHarness(t, defaultConfig())
 	h2.send(spans...)
 	for _, a := range h2.send(spans...) {
 		require.False(t, flagged(a), "late items made a flood: %v", a)
@@ -380,7 +381,7 @@ func (h *harness) sendLog(ld plog.Logs) logResult {
 }
 
 func TestLogsPath(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	a := h.sendLog(event("mlx.model.policy.denied", t0, map[string]any{"gen_ai.request.model": "m", "mlx.model.format": "pickle", "mlx.policy.decision": "deny"}))
 	require.True(t, a.flagged(), "%v", a)
 	assert.Equal(t, "disallowed_format", a[AttrType])
@@ -405,13 +406,13 @@ func TestLogsPath(t *testing.T) {
 }
 
 func TestNonMLXSpansUntouched(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	a := h.one(span{service: "svc", name: "GET /", end: t0, dur: time.Second, attrs: map[string]any{"http.method": "GET"}})
 	assert.Equal(t, map[string]any{"http.method": "GET"}, a)
 }
 
 func TestOddDataNeverPanics(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.KeyAttributes = []string{"env"}
 	h := newHarness(t, cfg)
 	h.warm("m", t0, 100)
@@ -440,7 +441,7 @@ func TestOddDataNeverPanics(t *testing.T) {
 }
 
 func TestBoundedState(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.MaxKeys = 5000
 	e := newEngine(cfg, nil)
 	n := 1_000_000
@@ -468,7 +469,7 @@ func TestBoundedState(t *testing.T) {
 	assert.Less(t, grown, int64(cfg.MaxKeys*2048+(4<<20)), "heap grew %d bytes for %d distinct keys", grown, n)
 
 	// The memory budget caps keys below max_keys.
-	cfg = DefaultConfig()
+	cfg = defaultConfig()
 	cfg.MemoryBudgetMiB = 1
 	e = newEngine(cfg, nil)
 	for i := 0; i < 50_000; i++ {
@@ -483,7 +484,7 @@ func TestBoundedState(t *testing.T) {
 }
 
 func TestIdleExpiry(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.IdleTimeout = time.Hour
 	h := newHarness(t, cfg)
 	h.one(inference("old", t0, time.Second, nil))
@@ -504,7 +505,7 @@ func TestSharedEngineLifecycle(t *testing.T) {
 	f := NewFactory()
 	set := processortest.NewNopSettings(Type)
 	set.ID = component.NewIDWithName(Type, "lifecycle")
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	tp, err := f.CreateTraces(context.Background(), set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	lp, err := f.CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
@@ -522,14 +523,14 @@ func TestSharedEngineLifecycle(t *testing.T) {
 	shared.Unlock()
 	assert.False(t, ok)
 
-	bad := DefaultConfig()
+	bad := defaultConfig()
 	bad.Warmup = 0
 	_, err = f.CreateTraces(context.Background(), set, bad, consumertest.NewNop())
 	assert.ErrorContains(t, err, "warmup")
 }
 
 func TestConcurrentUse(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(2)
@@ -553,7 +554,7 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func TestKeyAttributes(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.KeyAttributes = []string{"deployment.environment"}
 	h := newHarness(t, cfg)
 	for _, env := range []string{"prod", "staging"} {
@@ -574,7 +575,7 @@ func TestKeyAttributes(t *testing.T) {
 }
 
 func TestTelemetry(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.MaxKeys = 3
 	h := newHarness(t, cfg)
 	h.one(load("m", "hf://a", "d1", "safetensors", t0))
@@ -606,31 +607,6 @@ func TestTelemetry(t *testing.T) {
 	assert.Greater(t, got["otelcol_processor_mlxanomaly_evictions/max_keys"], int64(0))
 }
 
-func TestSeriesScorer(t *testing.T) {
-	sc, err := NewSeriesScorer(NABConfig())
-	require.NoError(t, err)
-	rng := rand.New(rand.NewPCG(7, 7))
-	first := -1
-	for i := 0; i < 2000; i++ {
-		v := 10 + rng.NormFloat64()
-		if i >= 1500 {
-			v -= 30 // a level shift to negative values
-		}
-		s, f := sc.Score(t0.Add(time.Duration(i)*5*time.Minute), v)
-		require.True(t, s >= 0 && s <= 1)
-		if i < 100 {
-			require.Zero(t, s, "warm-up")
-		}
-		if f && first < 0 {
-			first = i
-		}
-	}
-	assert.GreaterOrEqual(t, first, 1500, "no flag before the shift")
-	assert.Less(t, first, 1505, "the shift is flagged at once")
-	_, err = NewSeriesScorer(nil)
-	assert.Error(t, err)
-}
-
 func TestFlagTypes(t *testing.T) {
 	assert.Len(t, FlagTypes(), 10)
 	for _, f := range FlagTypes() {
@@ -653,7 +629,7 @@ func TestFastLog(t *testing.T) {
 // A chat model whose duration varies several-fold with its token counts: a 1.8× slowdown for
 // two hours is found on time per output token, and the clean hours before it raise nothing.
 func TestLatencyPerTokenFindsSlowShift(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	rng := rand.New(rand.NewPCG(7, 7))
 	req := func(at time.Time, slow float64) span {
 		out := math.Round(150 * math.Exp(0.8*rng.NormFloat64()))

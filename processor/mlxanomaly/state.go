@@ -3,7 +3,7 @@ package mlxanomaly // import "github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 import (
 	"unsafe"
 
-	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly/internal/detector"
+	"github.com/otel-mlx/otel-mlx/internal/detector"
 )
 
 // Key kinds: each kind of key holds the state of the detectors that share that key.
@@ -27,7 +27,8 @@ type opState struct {
 	errFast     float32
 	errSlow     float32
 	reqs        uint32
-	generative  bool // the duration signal is time per output token
+	latMode     uint8 // what the duration signal measures: latRaw, latWork or latTPOT
+	work        workModel
 	debSpike    detector.Debounce
 	debShift    detector.Debounce
 	debErrBurst detector.Debounce
