@@ -40,6 +40,8 @@ type Report struct {
 	Flags         int
 	// FalseList holds the first false alarms, for diagnosis.
 	FalseList []Flag
+	// MedianDelay is the median detection delay over every detected incident, all types.
+	MedianDelay time.Duration
 }
 
 func related(a, b string) bool {
@@ -98,6 +100,11 @@ func Evaluate(s *Scenario, flags []Flag) Report {
 	if rep.ServiceDays > 0 {
 		rep.PerServiceDay = float64(rep.FalseAlarms) / rep.ServiceDays
 	}
+	var pooled []time.Duration
+	for _, d := range byType {
+		pooled = append(pooled, d...)
+	}
+	rep.MedianDelay = median(pooled)
 	for _, t := range Types {
 		if counts[t] == 0 {
 			continue
@@ -106,10 +113,7 @@ func Evaluate(s *Scenario, flags []Flag) Report {
 		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 		tr := TypeReport{Type: t, Incidents: counts[t], Detected: len(d), Recall: float64(len(d)) / float64(counts[t])}
 		if len(d) > 0 {
-			tr.MedianDelay = d[len(d)/2]
-			if len(d)%2 == 0 {
-				tr.MedianDelay = (d[len(d)/2-1] + d[len(d)/2]) / 2
-			}
+			tr.MedianDelay = median(d)
 			tr.MaxDelay = d[len(d)-1]
 		}
 		rep.Types = append(rep.Types, tr)
@@ -143,4 +147,16 @@ func (r Report) PrintFalse(w io.Writer) {
 		fmt.Fprintf(w, "    false: %s %-14s %-32s observed %.4g baseline %.4g z %.3g p %.3g\n",
 			f.T.Format("01-02 15:04:05"), f.Type, f.Key, f.Observed, f.Baseline, f.Z, f.P)
 	}
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	d = append([]time.Duration(nil), d...)
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	if len(d)%2 == 0 {
+		return (d[len(d)/2-1] + d[len(d)/2]) / 2
+	}
+	return d[len(d)/2]
 }
