@@ -615,8 +615,6 @@ const (
 // observeCaller counts a caller's requests and tokens per interval of event time and tests the
 // running counts against the caller's predictive law.
 func (e *engine) observeCaller(o *obs, src uint8, v *verdict) {
-	sen, _ := e.entry(kindService, o.hService, o.t, src)
-	pop := &sen.svc.pop
 	en, learn := e.entry(kindCaller, o.hCaller, o.t, src)
 	st := en.caller
 	if !learn {
@@ -624,6 +622,38 @@ func (e *engine) observeCaller(o *obs, src uint8, v *verdict) {
 		// fields are used from en.caller all the same (the verdict may mark them).
 		cp := *st
 		st = &cp
+	}
+	iv := e.floodIv
+	// The interval start of o.t, o.t - o.t%iv; most items fall in the current interval, which
+	// saves the division.
+	b := st.bucket
+	if !(b >= 0 && o.t >= b && o.t-b < iv) {
+		b = o.t - o.t%iv
+	}
+	first := st.intervals == 0 && st.bucket == 0
+	if first || b > st.bucket || en.caller.pop == nil {
+		// The service's population is looked up when an interval opens, not per request.
+		sen, _ := e.entry(kindService, o.hService, o.t, src)
+		en.caller.pop = &sen.svc.pop
+		st.pop = en.caller.pop
+	}
+	pop := st.pop
+	switch {
+	case first:
+		st.bucket = b
+		st.intervals = 1
+		openInterval(st, pop)
+	case b > st.bucket:
+		closeInterval(st, pop, (b-st.bucket)/iv, learn, o.t, iv)
+		st.bucket, st.reqs, st.toks = b, 0, 0
+		if st.intervals < math.MaxUint32 {
+			st.intervals++
+		}
+		openInterval(st, pop)
+	case b < st.bucket-iv:
+		// Older than the previous interval: too late to count towards a rate. Counting it in
+		// the current interval would turn a replay of old data into a flood.
+		return
 	}
 	tok := 0.0
 	if o.inTok > 0 { // false for NaN (absent)
@@ -641,33 +671,12 @@ func (e *engine) observeCaller(o *obs, src uint8, v *verdict) {
 		if pop.n < math.MaxUint32 {
 			pop.n++
 		}
-		a := max(1/float64(pop.n), 1.0/1024)
+		a := 1.0 / 1024
+		if pop.n < 1024 {
+			a = 1 / float64(pop.n)
+		}
 		pop.tok1 += a * (tok - pop.tok1)
 		pop.tok2 += a * (tok*tok - pop.tok2)
-	}
-	iv := e.floodIv
-	// The interval start of o.t, o.t - o.t%iv; most items fall in the current interval, which
-	// saves the division.
-	b := st.bucket
-	if !(b >= 0 && o.t >= b && o.t-b < iv) {
-		b = o.t - o.t%iv
-	}
-	switch {
-	case st.intervals == 0 && st.bucket == 0:
-		st.bucket = b
-		st.intervals = 1
-		openInterval(st, pop)
-	case b > st.bucket:
-		closeInterval(st, pop, (b-st.bucket)/iv, learn, o.t, iv)
-		st.bucket, st.reqs, st.toks = b, 0, 0
-		if st.intervals < math.MaxUint32 {
-			st.intervals++
-		}
-		openInterval(st, pop)
-	case b < st.bucket-iv:
-		// Older than the previous interval: too late to count towards a rate. Counting it in
-		// the current interval would turn a replay of old data into a flood.
-		return
 	}
 	st.reqs++
 	st.toks += tok

@@ -76,7 +76,8 @@ type callerState struct {
 	sReq, sTok, exposure float32
 	// The posteriors of the current interval, set when it opens.
 	req, tok      detector.CountPosterior
-	phi           float32 // tokens per request unit when the interval opened
+	phi           float32     // tokens per request unit when the interval opened
+	pop           *population // of the caller's service, looked up when an interval opens
 	intervals     uint32
 	debFlood      detector.Debounce
 	debTokenFlood detector.Debounce
