@@ -10,20 +10,22 @@ import (
 	"math/rand/v2"
 	"sort"
 	"time"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // Incident types, as the processor names its flags.
 const (
-	LatencySpike   = "latency_spike"
-	LatencyShift   = "latency_shift"
-	ErrorBurst     = "error_burst"
-	NewModelSource = "new_model_source"
-	DigestChanged  = "model_digest_changed"
-	BadFormat      = "disallowed_format"
-	ReloadStorm    = "reload_storm"
-	MemorySpike    = "memory_spike"
-	TokenSpike     = "token_spike"
-	ClientFlood    = "client_flood"
+	LatencySpike   = mlxconv.AnomalyLatencySpike
+	LatencyShift   = mlxconv.AnomalyLatencyShift
+	ErrorBurst     = mlxconv.AnomalyErrorBurst
+	NewModelSource = mlxconv.AnomalyNewModelSource
+	DigestChanged  = mlxconv.AnomalyModelDigestChanged
+	BadFormat      = mlxconv.AnomalyDisallowedFormat
+	ReloadStorm    = mlxconv.AnomalyReloadStorm
+	MemorySpike    = mlxconv.AnomalyMemorySpike
+	TokenSpike     = mlxconv.AnomalyTokenSpike
+	ClientFlood    = mlxconv.AnomalyClientFlood
 )
 
 // Types lists every incident type, in report order.
@@ -185,7 +187,7 @@ type modelInfo struct {
 	errWin            []window
 }
 
-func (m *modelInfo) generative() bool { return m.op != "embeddings" }
+func (m *modelInfo) generative() bool { return m.op != mlxconv.OperationEmbeddings }
 
 type digestFrom struct {
 	from time.Time
@@ -238,7 +240,7 @@ func Generate(c Config) *Scenario {
 		types = Types
 	}
 	s.end = c.Start.Add(time.Duration(c.Days) * 24 * time.Hour)
-	ops := []string{"chat", "text_completion", "embeddings"}
+	ops := []string{mlxconv.OperationChat, mlxconv.OperationTextCompletion, mlxconv.OperationEmbeddings}
 	for si := 0; si < c.Services; si++ {
 		svc := fmt.Sprintf("mlx-svc-%d", si)
 		for mi := 0; mi < c.Models; mi++ {
@@ -332,10 +334,10 @@ func Generate(c Config) *Scenario {
 		case BadFormat:
 			inc.Key, inc.End, inc.Accept = modelKey, at.Add(time.Minute), []string{BadFormat}
 			r := loadRecord(rng, m, at)
-			r.Format, r.Decision, r.Err = "pickle", "deny", true
+			r.Format, r.Decision, r.Err = mlxconv.FormatPickle, mlxconv.DecisionDeny, true
 			s.fixed = append(s.fixed, r)
 			s.fixed = append(s.fixed, Record{Kind: PolicyDenied, End: at.Add(time.Millisecond), Service: m.service,
-				Model: m.name, Source: m.source, Format: "pickle", Decision: "deny", SpanID: r.SpanID, TraceID: r.TraceID})
+				Model: m.name, Source: m.source, Format: mlxconv.FormatPickle, Decision: mlxconv.DecisionDeny, SpanID: r.SpanID, TraceID: r.TraceID})
 		case ReloadStorm:
 			inc.Key, inc.End, inc.Accept = modelKey, at.Add(5*time.Minute), []string{ReloadStorm}
 			for i := 0; i < 8; i++ {
@@ -471,9 +473,9 @@ func ids(rng *rand.Rand) (span [8]byte, trace [16]byte) {
 func loadRecord(rng *rand.Rand, m *modelInfo, t time.Time) Record {
 	sp, tr := ids(rng)
 	d := time.Duration((2 + rng.Float64()) * float64(time.Second))
-	return Record{Kind: Load, End: t, Dur: d, Service: m.service, Model: m.name, Op: "load_model",
+	return Record{Kind: Load, End: t, Dur: d, Service: m.service, Model: m.name, Op: mlxconv.OperationLoadModel,
 		Mem: int64(m.mem * (1 + 0.01*rng.NormFloat64())), Source: m.source, Digest: m.digestAt(t),
-		Format: "safetensors", Decision: "allow", SpanID: sp, TraceID: tr, WithLogRec: true}
+		Format: mlxconv.FormatSafetensors, Decision: mlxconv.DecisionAllow, SpanID: sp, TraceID: tr, WithLogRec: true}
 }
 
 // inferRecord is one request. Generative operations take a time to first chunk that grows with
