@@ -3,7 +3,6 @@ package otelmlx
 import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/log"
-	"go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -46,7 +45,7 @@ func newConfig(opts []Option) config {
 		c.meterProvider = otel.GetMeterProvider()
 	}
 	if c.loggerProvider == nil {
-		c.loggerProvider = global.GetLoggerProvider()
+		c.loggerProvider = otel.GetLoggerProvider()
 	}
 	return c
 }
