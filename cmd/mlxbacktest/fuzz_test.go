@@ -5,7 +5,7 @@ import (
 	"io"
 	"testing"
 
-	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
+	"github.com/otel-mlx/otel-mlx/internal/backtest"
 )
 
 // FuzzReplay feeds arbitrary file contents to the OTLP JSON replay: every line is either
@@ -16,7 +16,7 @@ func FuzzReplay(f *testing.F) {
 	f.Add([]byte("\n\n{}\n[]\n\"x\"\n"))
 	f.Add([]byte(`{"resourceSpans":1,"resourceLogs":2}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r, err := newReplayer(mlxanomaly.DefaultConfig())
+		r, err := newReplayer(backtest.DefaultConfig())
 		if err != nil {
 			t.Fatal(err)
 		}

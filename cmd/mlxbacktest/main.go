@@ -3,7 +3,9 @@
 //	mlxbacktest otlp --in FILE --out FILE [--config FILE]
 //	mlxbacktest nab --data DIR --out DIR [--config FILE]
 //	mlxbacktest nabscore --windows FILE --results DIR
+//	mlxbacktest nabcv --data DIR --windows FILE [--grid]
 //	mlxbacktest scenarios [--config FILE] [--seed N] [--days N]
+//	mlxbacktest robust [--seeds N,M] [--shapes N] [--days N] [--strength stated|weak]
 package main
 
 import (
@@ -21,8 +23,14 @@ const usage = `usage:
       with the header timestamp,value,anomaly_score
   mlxbacktest nabscore --windows FILE --results DIR
       score results with the NAB method and print normalized scores per profile
-  mlxbacktest scenarios [--config FILE] [--seed N] [--days N]
+  mlxbacktest nabcv --data DIR --windows FILE [--grid]
+      choose the NAB parameters by leave-one-category-out cross-validation and print the
+      cross-validated score beside the in-sample one
+  mlxbacktest scenarios [--config FILE] [--seed N] [--days N] [-v]
       run the MLX scenario suite and print recall, false alarms per key-day and delay per type
+  mlxbacktest robust [--config FILE] [--seeds N,M] [--shapes N] [--days N] [--max-rate R] [--strength stated|weak] [-v]
+      the robustness suite: random traffic shapes with every incident type; recall, false alarms
+      per key-day and per service-day, median delay per shape
 `
 
 func main() {
@@ -42,8 +50,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runNAB(args[1:], stdout, stderr)
 	case "nabscore":
 		err = runNABScore(args[1:], stdout, stderr)
+	case "nabcv":
+		err = runNABCV(args[1:], stdout, stderr)
 	case "scenarios":
 		err = runScenarios(args[1:], stdout, stderr)
+	case "robust":
+		err = runRobust(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/otel-mlx/otel-mlx/internal/backtest"
 	"github.com/otel-mlx/otel-mlx/internal/nab"
 	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
@@ -31,10 +32,10 @@ func runNAB(args []string, _, stderr io.Writer) error {
 	if *data == "" || *out == "" {
 		return errors.New("--data and --out are required")
 	}
-	cfg := mlxanomaly.NABConfig()
+	cfg := backtest.NABConfig()
 	if *cfgPath != "" {
 		var err error
-		if cfg, err = mlxanomaly.LoadConfigFile(*cfgPath, cfg); err != nil {
+		if cfg, err = backtest.LoadConfigFile(*cfgPath, cfg); err != nil {
 			return err
 		}
 	}
@@ -60,7 +61,7 @@ func scoreSeries(in, out string, cfg *mlxanomaly.Config) error {
 	if err != nil {
 		return err
 	}
-	sc, err := mlxanomaly.NewSeriesScorer(cfg)
+	sc, err := backtest.NewSeriesScorer(cfg)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/otel-mlx/otel-mlx/internal/backtest"
 	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
 
@@ -34,10 +35,10 @@ func runOTLP(args []string, _, stderr io.Writer) error {
 	if *in == "" || *out == "" {
 		return errors.New("--in and --out are required")
 	}
-	cfg := mlxanomaly.DefaultConfig()
+	cfg := backtest.DefaultConfig()
 	if *cfgPath != "" {
 		var err error
-		if cfg, err = mlxanomaly.LoadConfigFile(*cfgPath, nil); err != nil {
+		if cfg, err = backtest.LoadConfigFile(*cfgPath, nil); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otel-mlx/otel-mlx/internal/backtest"
 	"github.com/otel-mlx/otel-mlx/internal/scenario"
 	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
@@ -18,16 +19,17 @@ func runScenarios(args []string, stdout, stderr io.Writer) error {
 	cfgPath := fs.String("config", "", "processor configuration (YAML); defaults without one")
 	seed := fs.Uint64("seed", 1, "random seed of the generated traffic")
 	days := fs.Int("days", 3, "days of event time")
+	verbose := fs.Bool("v", false, "list the false alarms with their evidence")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *days < 1 || *days > 30 {
 		return fmt.Errorf("--days %d: use 1 to 30", *days)
 	}
-	cfg := mlxanomaly.DefaultConfig()
+	cfg := backtest.DefaultConfig()
 	if *cfgPath != "" {
 		var err error
-		if cfg, err = mlxanomaly.LoadConfigFile(*cfgPath, nil); err != nil {
+		if cfg, err = backtest.LoadConfigFile(*cfgPath, nil); err != nil {
 			return err
 		}
 	}
@@ -46,6 +48,10 @@ func runScenarios(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	clean.Print(stdout, fmt.Sprintf("clean traffic (seed %d, %d days, %d items)", sc.Seed, sc.Days, n))
+	if *verbose {
+		inc.PrintFalse(stdout)
+		clean.PrintFalse(stdout)
+	}
 	return nil
 }
 

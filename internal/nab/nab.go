@@ -388,3 +388,39 @@ func LoadResults(windowsPath, resultsDir string) ([]Labeled, error) {
 	}
 	return out, nil
 }
+
+// ScoreAt scores the corpus under one profile at a fixed threshold, chosen elsewhere (on other
+// series, for cross-validation), instead of the best one for these series.
+func ScoreAt(series []Labeled, prof Profile, threshold float64) Result {
+	pts, nw := points(series)
+	res := Result{Profile: prof, Threshold: threshold, Null: -prof.FN * float64(nw), Perfect: prof.TP * float64(nw)}
+	best := make([]float64, nw)
+	for i := range best {
+		best[i] = math.NaN()
+	}
+	res.Raw = res.Null
+	for _, p := range pts {
+		if p.score < threshold {
+			continue
+		}
+		if p.window < 0 {
+			res.Raw += prof.FP * p.value
+			res.FP++
+			continue
+		}
+		if old := best[p.window]; math.IsNaN(old) || p.value > old {
+			best[p.window] = p.value
+		}
+	}
+	for _, b := range best {
+		if !math.IsNaN(b) {
+			res.Raw += prof.TP*b + prof.FN
+			res.TP++
+		}
+	}
+	res.FN = nw - res.TP
+	if res.Perfect != res.Null {
+		res.Normalized = 100 * (res.Raw - res.Null) / (res.Perfect - res.Null)
+	}
+	return res
+}

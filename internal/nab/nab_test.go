@@ -2,6 +2,7 @@ package nab
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,4 +149,30 @@ func FuzzReadCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// At the threshold Score chooses, ScoreAt gives the same result; elsewhere no better one.
+func TestScoreAtAgreesWithScore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	var series []Labeled
+	for s := 0; s < 5; s++ {
+		sc := make([]float64, 2000)
+		for i := range sc {
+			sc[i] = rng.Float64() * 0.6
+			if i%500 > 480 && rng.IntN(3) == 0 {
+				sc[i] = 0.5 + 0.5*rng.Float64()
+			}
+		}
+		series = append(series, Labeled{Name: "s", Scores: sc, Windows: [][2]int{{470, 495}, {1470, 1495}}})
+	}
+	for _, p := range Profiles {
+		best := Score(series, p)
+		at := ScoreAt(series, p, best.Threshold)
+		require.InDelta(t, best.Raw, at.Raw, 1e-9, p.Name)
+		require.Equal(t, best.TP, at.TP)
+		require.Equal(t, best.FP, at.FP)
+		for _, thr := range []float64{0.3, 0.55, 0.7, 0.9} {
+			require.LessOrEqual(t, ScoreAt(series, p, thr).Raw, best.Raw+1e-9)
+		}
+	}
 }

@@ -33,7 +33,15 @@ type Report struct {
 	FalseByType map[string]int
 	KeyDays     float64
 	PerKeyDay   float64
-	Flags       int
+	// ServiceDays and PerServiceDay: false alarms per service and day after the warm-up, all
+	// keys and types together (what pages a person).
+	ServiceDays   float64
+	PerServiceDay float64
+	Flags         int
+	// FalseList holds the first false alarms, for diagnosis.
+	FalseList []Flag
+	// MedianDelay is the median detection delay over every detected incident, all types.
+	MedianDelay time.Duration
 }
 
 func related(a, b string) bool {
@@ -78,6 +86,9 @@ func Evaluate(s *Scenario, flags []Flag) Report {
 		if !explained {
 			rep.FalseAlarms++
 			rep.FalseByType[f.Type]++
+			if len(rep.FalseList) < 20 {
+				rep.FalseList = append(rep.FalseList, f)
+			}
 		}
 	}
 	days := s.Config.Start.Add(time.Duration(s.Config.Days)*24*time.Hour).Sub(warmEnd).Hours() / 24
@@ -85,6 +96,15 @@ func Evaluate(s *Scenario, flags []Flag) Report {
 	if rep.KeyDays > 0 {
 		rep.PerKeyDay = float64(rep.FalseAlarms) / rep.KeyDays
 	}
+	rep.ServiceDays = float64(s.Config.Services) * days
+	if rep.ServiceDays > 0 {
+		rep.PerServiceDay = float64(rep.FalseAlarms) / rep.ServiceDays
+	}
+	var pooled []time.Duration
+	for _, d := range byType {
+		pooled = append(pooled, d...)
+	}
+	rep.MedianDelay = median(pooled)
 	for _, t := range Types {
 		if counts[t] == 0 {
 			continue
@@ -93,10 +113,7 @@ func Evaluate(s *Scenario, flags []Flag) Report {
 		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 		tr := TypeReport{Type: t, Incidents: counts[t], Detected: len(d), Recall: float64(len(d)) / float64(counts[t])}
 		if len(d) > 0 {
-			tr.MedianDelay = d[len(d)/2]
-			if len(d)%2 == 0 {
-				tr.MedianDelay = (d[len(d)/2-1] + d[len(d)/2]) / 2
-			}
+			tr.MedianDelay = median(d)
 			tr.MaxDelay = d[len(d)-1]
 		}
 		rep.Types = append(rep.Types, tr)
@@ -111,8 +128,8 @@ func (r Report) Print(w io.Writer, title string) {
 		fmt.Fprintf(w, "  %-22s recall %.2f (%d/%d)  median delay %-8s max delay %s\n",
 			t.Type, t.Recall, t.Detected, t.Incidents, t.MedianDelay.Round(time.Second), t.MaxDelay.Round(time.Second))
 	}
-	fmt.Fprintf(w, "  false alarms after warm-up: %d over %.0f key-days = %.3f per key-day (flags %d, during warm-up %d)\n",
-		r.FalseAlarms, r.KeyDays, r.PerKeyDay, r.Flags, r.WarmupFlags)
+	fmt.Fprintf(w, "  false alarms after warm-up: %d over %.0f key-days = %.3f per key-day, %.2f per service-day (flags %d, during warm-up %d)\n",
+		r.FalseAlarms, r.KeyDays, r.PerKeyDay, r.PerServiceDay, r.Flags, r.WarmupFlags)
 	if len(r.FalseByType) > 0 {
 		fmt.Fprintf(w, "  false alarms by type:")
 		for _, t := range Types {
@@ -122,4 +139,24 @@ func (r Report) Print(w io.Writer, title string) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// PrintFalse writes the first false alarms with their evidence.
+func (r Report) PrintFalse(w io.Writer) {
+	for _, f := range r.FalseList {
+		fmt.Fprintf(w, "    false: %s %-14s %-32s observed %.4g baseline %.4g z %.3g p %.3g\n",
+			f.T.Format("01-02 15:04:05"), f.Type, f.Key, f.Observed, f.Baseline, f.Z, f.P)
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	d = append([]time.Duration(nil), d...)
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	if len(d)%2 == 0 {
+		return (d[len(d)/2-1] + d[len(d)/2]) / 2
+	}
+	return d[len(d)/2]
 }

@@ -15,44 +15,63 @@ import (
 // exporter would send them: one resource per service. fn gets each batch (an empty one is
 // skipped) and may modify it.
 func (s *Scenario) Batches(every time.Duration, fn func(td ptrace.Traces, ld plog.Logs) error) error {
-	i := 0
-	for i < len(s.Records) {
-		until := s.Records[i].End.Truncate(every).Add(every)
-		td, ld := ptrace.NewTraces(), plog.NewLogs()
-		spans := map[string]ptrace.SpanSlice{}
-		logs := map[string]plog.LogRecordSlice{}
-		for ; i < len(s.Records) && s.Records[i].End.Before(until); i++ {
-			r := &s.Records[i]
-			if r.Kind != PolicyDenied {
-				ss, ok := spans[r.Service]
-				if !ok {
-					rs := td.ResourceSpans().AppendEmpty()
-					rs.Resource().Attributes().PutStr(string(semconv.ServiceNameKey), r.Service)
-					sc := rs.ScopeSpans().AppendEmpty()
-					sc.Scope().SetName("github.com/otel-mlx/otel-mlx/instrumentation/otelmlx")
-					ss = sc.Spans()
-					spans[r.Service] = ss
-				}
-				r.span(ss.AppendEmpty())
-			}
-			if r.Kind == PolicyDenied || r.WithLogRec {
-				ls, ok := logs[r.Service]
-				if !ok {
-					rl := ld.ResourceLogs().AppendEmpty()
-					rl.Resource().Attributes().PutStr(string(semconv.ServiceNameKey), r.Service)
-					sl := rl.ScopeLogs().AppendEmpty()
-					sl.Scope().SetName("github.com/otel-mlx/otel-mlx/instrumentation/otelmlx")
-					ls = sl.LogRecords()
-					logs[r.Service] = ls
-				}
-				r.log(ls.AppendEmpty())
-			}
+	var (
+		td    ptrace.Traces
+		ld    plog.Logs
+		spans map[string]ptrace.SpanSlice
+		logs  map[string]plog.LogRecordSlice
+		until time.Time
+		open  bool
+	)
+	flush := func() error {
+		if !open {
+			return nil
 		}
-		if err := fn(td, ld); err != nil {
-			return err
-		}
+		open = false
+		return fn(td, ld)
 	}
-	return nil
+	err := s.Each(func(r *Record) error {
+		if open && !r.End.Before(until) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if !open {
+			until = r.End.Truncate(every).Add(every)
+			td, ld = ptrace.NewTraces(), plog.NewLogs()
+			spans, logs = map[string]ptrace.SpanSlice{}, map[string]plog.LogRecordSlice{}
+			open = true
+		}
+		if r.Kind != PolicyDenied {
+			ss, ok := spans[r.Service]
+			if !ok {
+				rs := td.ResourceSpans().AppendEmpty()
+				rs.Resource().Attributes().PutStr(string(semconv.ServiceNameKey), r.Service)
+				sc := rs.ScopeSpans().AppendEmpty()
+				sc.Scope().SetName("github.com/otel-mlx/otel-mlx/instrumentation/otelmlx")
+				ss = sc.Spans()
+				spans[r.Service] = ss
+			}
+			r.span(ss.AppendEmpty())
+		}
+		if r.Kind == PolicyDenied || r.WithLogRec {
+			ls, ok := logs[r.Service]
+			if !ok {
+				rl := ld.ResourceLogs().AppendEmpty()
+				rl.Resource().Attributes().PutStr(string(semconv.ServiceNameKey), r.Service)
+				sl := rl.ScopeLogs().AppendEmpty()
+				sl.Scope().SetName("github.com/otel-mlx/otel-mlx/instrumentation/otelmlx")
+				ls = sl.LogRecords()
+				logs[r.Service] = ls
+			}
+			r.log(ls.AppendEmpty())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
 }
 
 func (r *Record) common(m pcommon.Map) {
@@ -112,10 +131,16 @@ func (r *Record) span(sp ptrace.Span) {
 		sp.SetKind(ptrace.SpanKindServer)
 		m.PutStr(mlxconv.AttrGenAIResponseModel, r.Model)
 		m.PutInt(mlxconv.AttrGenAIUsageInputTokens, r.InTok)
-		m.PutInt(mlxconv.AttrGenAIUsageOutputTokens, r.OutTok)
+		if r.OutTok > 0 {
+			m.PutInt(mlxconv.AttrGenAIUsageOutputTokens, r.OutTok)
+		}
 		m.PutStr(mlxconv.AttrEnduserPseudoID, r.User)
 		if r.TTFT > 0 {
-			m.PutDouble(mlxconv.AttrGenAIResponseTimeToFirstChunk, r.TTFT)
+			name := mlxconv.AttrGenAIResponseTimeToFirstChunk
+			if r.LegacyTTFT {
+				name = mlxconv.AttrGenAIServerTimeToFirstToken
+			}
+			m.PutDouble(name, r.TTFT)
 		}
 	}
 	if r.Err {
@@ -147,6 +172,8 @@ type Flag struct {
 	T    time.Time
 	Type string
 	Key  string
+	// The evidence the flag carries (0 when absent).
+	Observed, Baseline, Z, P float64
 }
 
 // Flags reads the mlxanomaly flags of processed traces and logs.
@@ -162,6 +189,12 @@ func Flags(td ptrace.Traces, ld plog.Logs) []Flag {
 		}
 		if v, ok := m.Get(mlxconv.AttrAnomalyKey); ok {
 			f.Key = v.Str()
+		}
+		for k, dst := range map[string]*float64{mlxconv.AttrAnomalyObserved: &f.Observed, mlxconv.AttrAnomalyBaseline: &f.Baseline,
+			mlxconv.AttrAnomalyZScore: &f.Z, mlxconv.AttrAnomalyPValue: &f.P} {
+			if v, ok := m.Get(k); ok {
+				*dst = v.Double()
+			}
 		}
 		out = append(out, f)
 	}

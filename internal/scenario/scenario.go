@@ -54,6 +54,58 @@ type Config struct {
 	Warmup time.Duration
 	// PerType is how many incidents of each type are injected (0: a clean run).
 	PerType int
+	// Types are the incident types injected; nil: every type.
+	Types []string
+
+	// CallerSpread is the standard deviation of the logarithm of the callers' weights
+	// (lognormal shares); 0 gives Zipf-like weights 1/i^0.8.
+	CallerSpread float64
+	// Diurnal is the relative amplitude of the daily cycle of the request rate (0.7 when 0;
+	// negative for none).
+	Diurnal float64
+	// TokenSigma is the standard deviation of the logarithm of tokens per request (0.4 when 0).
+	TokenSigma float64
+	// LegacyTTFT writes time to first chunk under its old name,
+	// gen_ai.server.time_to_first_token, as instrumentation before the contract change did.
+	LegacyTTFT bool
+	// Strength sets the size of each incident type; zero fields take the defaults.
+	Strength Strength
+}
+
+// Strength is how strong and how long injected incidents are.
+type Strength struct {
+	LatencySpike float64       // duration factor of two slow requests (12)
+	LatencyShift float64       // latency factor of a shift (3)
+	ShiftFor     time.Duration // length of a shift (30m)
+	ErrorRate    float64       // error rate of a burst (0.6)
+	ErrorFor     time.Duration // length of a burst (15m)
+	Memory       float64       // memory factor of two requests (3)
+	Tokens       float64       // output-token factor of two requests (25)
+	FloodRate    float64       // requests per second of a flooding caller (2)
+	FloodFor     time.Duration // length of a flood (15m)
+}
+
+func (s Strength) withDefaults() Strength {
+	def := func(x *float64, d float64) {
+		if *x == 0 {
+			*x = d
+		}
+	}
+	defd := func(x *time.Duration, d time.Duration) {
+		if *x == 0 {
+			*x = d
+		}
+	}
+	def(&s.LatencySpike, 12)
+	def(&s.LatencyShift, 3)
+	defd(&s.ShiftFor, 30*time.Minute)
+	def(&s.ErrorRate, 0.6)
+	defd(&s.ErrorFor, 15*time.Minute)
+	def(&s.Memory, 3)
+	def(&s.Tokens, 25)
+	def(&s.FloodRate, 2)
+	defd(&s.FloodFor, 15*time.Minute)
+	return s
 }
 
 // DefaultConfig is the suite `make eval` and the tests run.
@@ -93,28 +145,49 @@ type Record struct {
 	SpanID     [8]byte
 	TraceID    [16]byte
 	WithLogRec bool // also emit the security event of this operation
+	LegacyTTFT bool // TTFT under gen_ai.server.time_to_first_token
 }
 
-// Scenario is a generated run: its records in event-time order and its labels.
+// Scenario is a generated run: its labels, and its records in event-time order through Each
+// (generated on the fly, so a day at 100 requests a second does not sit in memory).
 type Scenario struct {
 	Config    Config
-	Records   []Record
 	Incidents []Incident
 	// Keys is the number of detector keys the traffic has (operation, model, service and caller
 	// keys), the denominator of false alarms per key-day.
 	Keys int
+
+	models  []*modelInfo
+	users   [][]string
+	weights [][]float64 // cumulative caller weights per service
+	fixed   []Record    // loads and the records of point incidents, sorted
+	floods  []floodSpec
+	end     time.Time
+	diurnal float64
+	tokSig  float64
+	str     Strength
+}
+
+type floodSpec struct {
+	service  int
+	user     string
+	from, to time.Time
+	every    time.Duration
 }
 
 type modelInfo struct {
 	si                int
 	service, name, op string
-	lat, ttft, mem    float64
+	lat, ttft, tpot   float64 // mean duration; time to first chunk and per output token (generative)
+	mem               float64
 	inTok, outTok     float64
 	source            string
 	digests           []digestFrom // the model's digest over time, in order
 	shift             []window     // latency multiplied
 	errWin            []window
 }
+
+func (m *modelInfo) generative() bool { return m.op != mlxconv.OperationEmbeddings }
 
 type digestFrom struct {
 	from time.Time
@@ -146,170 +219,246 @@ func in(ws []window, t time.Time) (float64, bool) {
 }
 
 // diurnal is the load factor at t: low at night, a peak in the afternoon (UTC).
-func diurnal(t time.Time) float64 {
+func (s *Scenario) diurnalAt(t time.Time) float64 {
 	h := float64(t.Hour()) + float64(t.Minute())/60
-	return 1 + 0.7*math.Sin(2*math.Pi*(h-9)/24)
+	return 1 + s.diurnal*math.Sin(2*math.Pi*(h-9)/24)
 }
 
 // Generate builds a scenario. The same config gives the same scenario.
 func Generate(c Config) *Scenario {
 	rng := rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15))
-	s := &Scenario{Config: c}
-	end := c.Start.Add(time.Duration(c.Days) * 24 * time.Hour)
+	s := &Scenario{Config: c, str: c.Strength.withDefaults(), diurnal: c.Diurnal, tokSig: c.TokenSigma}
+	if s.diurnal == 0 {
+		s.diurnal = 0.7
+	}
+	s.diurnal = math.Max(0, math.Min(s.diurnal, 0.95))
+	if s.tokSig == 0 {
+		s.tokSig = 0.4
+	}
+	types := c.Types
+	if types == nil {
+		types = Types
+	}
+	s.end = c.Start.Add(time.Duration(c.Days) * 24 * time.Hour)
 	ops := []string{mlxconv.OperationChat, mlxconv.OperationTextCompletion, mlxconv.OperationEmbeddings}
-	var models []*modelInfo
 	for si := 0; si < c.Services; si++ {
 		svc := fmt.Sprintf("mlx-svc-%d", si)
 		for mi := 0; mi < c.Models; mi++ {
 			m := &modelInfo{si: si, service: svc, name: fmt.Sprintf("model-%d-%d", si, mi), op: ops[mi%len(ops)],
 				lat: 0.2 + 0.3*float64(mi), ttft: 0.05 + 0.02*float64(mi), mem: float64(2+mi) * (1 << 30),
 				inTok: 200 + 100*float64(mi), outTok: 150 + 50*float64(mi)}
+			m.tpot = m.lat / m.outTok
 			m.source = fmt.Sprintf("hf://org-%d/%s@rev%d", si, m.name, mi)
 			m.digests = []digestFrom{{c.Start, fmt.Sprintf("%064x", rng.Uint64())}}
-			models = append(models, m)
+			s.models = append(s.models, m)
 		}
 	}
-	users := make([][]string, c.Services)
-	for si := range users {
+	s.users = make([][]string, c.Services)
+	s.weights = make([][]float64, c.Services)
+	for si := range s.users {
+		total := 0.0
 		for u := 0; u < c.Callers; u++ {
-			users[si] = append(users[si], fmt.Sprintf("caller-%d-%02d", si, u))
+			s.users[si] = append(s.users[si], fmt.Sprintf("caller-%d-%02d", si, u))
+			w := 1 / math.Pow(float64(u+1), 0.8)
+			if c.CallerSpread > 0 {
+				w = math.Exp(c.CallerSpread * rng.NormFloat64())
+			}
+			total += w
+			s.weights[si] = append(s.weights[si], total)
+		}
+		for u := range s.weights[si] {
+			s.weights[si][u] /= total
 		}
 	}
-	s.Keys = len(models)*2 + c.Services + c.Services*c.Callers
+	s.Keys = len(s.models)*2 + c.Services + c.Services*c.Callers
 
-	// Incidents: PerType of each type, spread evenly after the warm-up, each on a random key,
-	// with at least the spacing below between incidents of one key so they do not overlap.
-	spanAfter := end.Sub(c.Start.Add(c.Warmup)) - time.Hour
-	slots := c.PerType * len(Types)
-	type floodSpec struct {
-		service int
-		user    string
-		from    time.Time
-		to      time.Time
-	}
-	var floods []floodSpec
-	var extra []Record
+	// Incidents: PerType of each type, spread evenly after the warm-up, each on a random key.
+	spanAfter := s.end.Sub(c.Start.Add(c.Warmup)) - time.Hour
+	slots := c.PerType * len(types)
+	st := s.str
 	for k := 0; k < slots && c.PerType > 0; k++ {
-		typ := Types[k%len(Types)]
+		typ := types[k%len(types)]
 		at := c.Start.Add(c.Warmup + time.Duration(float64(spanAfter)*float64(k)/float64(slots)))
 		at = at.Add(time.Duration(rng.IntN(60)) * time.Second)
-		m := models[rng.IntN(len(models))]
+		m := s.models[rng.IntN(len(s.models))]
 		opKey := m.service + "/" + m.name + "/" + m.op
 		modelKey := m.service + "/" + m.name
 		inc := Incident{Type: typ, Start: at}
+		caller := func() string { return s.users[m.si][rng.IntN(c.Callers)] }
 		switch typ {
 		case LatencySpike:
 			// Point incidents are explicit requests, so that a quiet hour still has them.
 			inc.Key, inc.End, inc.Accept = opKey, at.Add(time.Minute), []string{LatencySpike, LatencyShift}
 			for i := 0; i < 2; i++ {
-				r := inferRecord(rng, m, at.Add(time.Duration(i)*5*time.Second), users[serviceIndex(m)][rng.IntN(c.Callers)])
-				r.Dur *= 12
-				extra = append(extra, r)
+				r := s.inferRecord(rng, m, at.Add(time.Duration(i)*5*time.Second), caller())
+				r.Dur = time.Duration(float64(r.Dur) * st.LatencySpike)
+				s.fixed = append(s.fixed, r)
 			}
 		case LatencyShift:
-			inc.Key, inc.End, inc.Accept = opKey, at.Add(30*time.Minute), []string{LatencyShift, LatencySpike}
-			m.shift = append(m.shift, window{at, inc.End, 3})
+			inc.Key, inc.End, inc.Accept = opKey, at.Add(st.ShiftFor), []string{LatencyShift, LatencySpike}
+			m.shift = append(m.shift, window{at, inc.End, st.LatencyShift})
 		case ErrorBurst:
-			inc.Key, inc.End, inc.Accept = opKey, at.Add(15*time.Minute), []string{ErrorBurst}
-			m.errWin = append(m.errWin, window{at, inc.End, 0.6})
+			inc.Key, inc.End, inc.Accept = opKey, at.Add(st.ErrorFor), []string{ErrorBurst}
+			m.errWin = append(m.errWin, window{at, inc.End, st.ErrorRate})
 		case MemorySpike:
 			inc.Key, inc.End, inc.Accept = modelKey, at.Add(time.Minute), []string{MemorySpike}
 			for i := 0; i < 2; i++ {
-				r := inferRecord(rng, m, at.Add(time.Duration(i)*5*time.Second), users[serviceIndex(m)][rng.IntN(c.Callers)])
-				r.Mem *= 3
-				extra = append(extra, r)
+				r := s.inferRecord(rng, m, at.Add(time.Duration(i)*5*time.Second), caller())
+				r.Mem = int64(float64(r.Mem) * st.Memory)
+				s.fixed = append(s.fixed, r)
 			}
 		case TokenSpike:
 			inc.Key, inc.End, inc.Accept = modelKey, at.Add(time.Minute), []string{TokenSpike}
 			for i := 0; i < 2; i++ {
-				r := inferRecord(rng, m, at.Add(time.Duration(i)*5*time.Second), users[serviceIndex(m)][rng.IntN(c.Callers)])
-				r.OutTok *= 25
-				r.Dur *= 12 // generating 25 times the tokens takes longer too
-				extra = append(extra, r)
+				r := s.inferRecord(rng, m, at.Add(time.Duration(i)*5*time.Second), caller())
+				if m.generative() {
+					// Generating more tokens takes longer, at the model's usual pace.
+					ttft := time.Duration(r.TTFT * float64(time.Second))
+					r.OutTok = int64(float64(r.OutTok) * st.Tokens)
+					r.Dur = ttft + time.Duration(float64(r.Dur-ttft)*st.Tokens)
+				} else {
+					r.InTok = int64(float64(r.InTok) * st.Tokens)
+				}
+				s.fixed = append(s.fixed, r)
 			}
 		case NewModelSource:
 			inc.Key, inc.End, inc.Accept = m.service, at.Add(time.Minute), []string{NewModelSource}
 			r := loadRecord(rng, m, at)
 			r.Source = fmt.Sprintf("https://mirror-%d.example.net/%s.safetensors", k, m.name)
-			extra = append(extra, r)
+			s.fixed = append(s.fixed, r)
 		case DigestChanged:
 			inc.Key, inc.End, inc.Accept = modelKey, at.Add(time.Minute), []string{DigestChanged}
 			// The tampered model stays: later loads and requests carry its digest.
 			m.digests = append(m.digests, digestFrom{at, fmt.Sprintf("%064x", rng.Uint64())})
-			extra = append(extra, loadRecord(rng, m, at))
+			s.fixed = append(s.fixed, loadRecord(rng, m, at))
 		case BadFormat:
 			inc.Key, inc.End, inc.Accept = modelKey, at.Add(time.Minute), []string{BadFormat}
 			r := loadRecord(rng, m, at)
 			r.Format, r.Decision, r.Err = mlxconv.FormatPickle, mlxconv.DecisionDeny, true
-			extra = append(extra, r)
-			extra = append(extra, Record{Kind: PolicyDenied, End: at.Add(time.Millisecond), Service: m.service,
+			s.fixed = append(s.fixed, r)
+			s.fixed = append(s.fixed, Record{Kind: PolicyDenied, End: at.Add(time.Millisecond), Service: m.service,
 				Model: m.name, Source: m.source, Format: mlxconv.FormatPickle, Decision: mlxconv.DecisionDeny, SpanID: r.SpanID, TraceID: r.TraceID})
 		case ReloadStorm:
 			inc.Key, inc.End, inc.Accept = modelKey, at.Add(5*time.Minute), []string{ReloadStorm}
 			for i := 0; i < 8; i++ {
-				extra = append(extra, loadRecord(rng, m, at.Add(time.Duration(i)*30*time.Second)))
+				s.fixed = append(s.fixed, loadRecord(rng, m, at.Add(time.Duration(i)*30*time.Second)))
 			}
 		case ClientFlood:
 			si := rng.IntN(c.Services)
-			u := users[si][rng.IntN(len(users[si]))]
+			u := s.users[si][rng.IntN(len(s.users[si]))]
 			if rng.IntN(2) == 0 {
 				u = fmt.Sprintf("scraper-%d", k) // a new caller
 				s.Keys++
 			}
-			inc.Key, inc.End, inc.Accept = fmt.Sprintf("mlx-svc-%d/%s", si, u), at.Add(15*time.Minute), []string{ClientFlood}
-			floods = append(floods, floodSpec{si, u, at, inc.End})
+			inc.Key, inc.End, inc.Accept = fmt.Sprintf("mlx-svc-%d/%s", si, u), at.Add(st.FloodFor), []string{ClientFlood}
+			s.floods = append(s.floods, floodSpec{si, u, at, inc.End, time.Duration(float64(time.Second) / st.FloodRate)})
 		}
 		s.Incidents = append(s.Incidents, inc)
 	}
 
 	// Loads at start and a routine reload of every model every 8 hours.
-	for _, m := range models {
-		for t := c.Start.Add(time.Duration(rng.IntN(60)) * time.Second); t.Before(end); t = t.Add(8 * time.Hour) {
-			s.Records = append(s.Records, loadRecord(rng, m, t))
+	for _, m := range s.models {
+		for t := c.Start.Add(time.Duration(rng.IntN(60)) * time.Second); t.Before(s.end); t = t.Add(8 * time.Hour) {
+			s.fixed = append(s.fixed, loadRecord(rng, m, t))
 		}
 	}
-	// Inference: a Poisson process with a diurnal rate, callers drawn with Zipf-like weights.
-	weights := make([]float64, c.Callers)
-	total := 0.0
-	for i := range weights {
-		weights[i] = 1 / math.Pow(float64(i+1), 0.8)
-		total += weights[i]
-	}
-	pick := func() int {
-		x := rng.Float64() * total
-		for i, w := range weights {
-			if x -= w; x <= 0 {
-				return i
-			}
-		}
-		return len(weights) - 1
-	}
-	maxRate := c.Rate * 1.7
-	for t := c.Start; ; {
-		t = t.Add(time.Duration(rng.ExpFloat64() / maxRate * float64(time.Second)))
-		if !t.Before(end) {
-			break
-		}
-		if rng.Float64() > diurnal(t)/1.7 { // thinning gives the diurnal rate
-			continue
-		}
-		m := models[rng.IntN(len(models))]
-		s.Records = append(s.Records, inferRecord(rng, m, t, users[serviceIndex(m)][pick()]))
-	}
-	for _, f := range floods {
-		// 120 requests a minute from one caller, a scraping or extraction bot: at least 8 times
-		// the busiest caller's peak rate.
-		for t := f.from; t.Before(f.to); t = t.Add(500 * time.Millisecond) {
-			ms := models[f.service*c.Models+rng.IntN(c.Models)]
-			s.Records = append(s.Records, inferRecord(rng, ms, t, f.user))
-		}
-	}
-	s.Records = append(s.Records, extra...)
-	sort.SliceStable(s.Records, func(i, j int) bool { return s.Records[i].End.Before(s.Records[j].End) })
+	sort.SliceStable(s.fixed, func(i, j int) bool { return s.fixed[i].End.Before(s.fixed[j].End) })
 	return s
 }
 
-func serviceIndex(m *modelInfo) int { return m.si }
+// BusiestCallerRate is the peak request rate per second of the scenario's busiest regular caller,
+// the yardstick of a flood's strength.
+func BusiestCallerRate(c Config) float64 {
+	s := Generate(Config{Seed: c.Seed, Start: c.Start, Days: 1, Services: c.Services, Models: c.Models,
+		Callers: c.Callers, Rate: c.Rate, CallerSpread: c.CallerSpread, Diurnal: c.Diurnal})
+	maxShare := 0.0
+	for _, w := range s.weights {
+		prev := 0.0
+		for _, cum := range w {
+			maxShare = math.Max(maxShare, cum-prev)
+			prev = cum
+		}
+	}
+	return c.Rate / float64(max(c.Services, 1)) * maxShare * (1 + s.diurnal)
+}
+
+// Each calls fn with every record in event-time order: the inference traffic (a Poisson process
+// with the diurnal rate, callers drawn by weight), the floods, loads and point incidents. It
+// stops at the first error.
+func (s *Scenario) Each(fn func(r *Record) error) error {
+	c := s.Config
+	rng := rand.New(rand.NewPCG(c.Seed^0x51ed27, c.Seed+7))
+	maxRate := c.Rate * (1 + s.diurnal)
+	next := func(t time.Time) (time.Time, bool) {
+		for {
+			if maxRate <= 0 {
+				return s.end, false
+			}
+			t = t.Add(time.Duration(rng.ExpFloat64() / maxRate * float64(time.Second)))
+			if !t.Before(s.end) {
+				return s.end, false
+			}
+			if rng.Float64() <= s.diurnalAt(t)/(1+s.diurnal) { // thinning gives the diurnal rate
+				return t, true
+			}
+		}
+	}
+	bg, bgOK := next(c.Start)
+	fi := 0
+	floodAt := make([]time.Time, len(s.floods))
+	for i, f := range s.floods {
+		floodAt[i] = f.from
+	}
+	for {
+		// The earliest of: the next background request, the next fixed record, each flood's next.
+		best, kind := s.end, -3
+		if bgOK {
+			best, kind = bg, -1
+		}
+		if fi < len(s.fixed) && s.fixed[fi].End.Before(best) {
+			best, kind = s.fixed[fi].End, -2
+		}
+		for i, f := range s.floods {
+			if floodAt[i].Before(f.to) && floodAt[i].Before(best) {
+				best, kind = floodAt[i], i
+			}
+		}
+		var r Record
+		switch {
+		case kind == -3:
+			return nil
+		case kind == -1:
+			m := s.models[rng.IntN(len(s.models))]
+			r = s.inferRecord(rng, m, bg, s.users[m.si][s.pick(rng, m.si)])
+			bg, bgOK = next(bg)
+		case kind == -2:
+			r = s.fixed[fi]
+			fi++
+		default:
+			f := s.floods[kind]
+			m := s.models[f.service*c.Models+rng.IntN(c.Models)]
+			r = s.inferRecord(rng, m, floodAt[kind], f.user)
+			floodAt[kind] = floodAt[kind].Add(f.every)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+}
+
+// All returns every record (small scenarios and tests).
+func (s *Scenario) All() []Record {
+	var out []Record
+	_ = s.Each(func(r *Record) error { out = append(out, *r); return nil })
+	return out
+}
+
+func (s *Scenario) pick(rng *rand.Rand, si int) int {
+	x := rng.Float64()
+	w := s.weights[si]
+	i := sort.SearchFloat64s(w, x)
+	return min(i, len(w)-1)
+}
 
 func ids(rng *rand.Rand) (span [8]byte, trace [16]byte) {
 	a, b, c := rng.Uint64(), rng.Uint64(), rng.Uint64()|1
@@ -329,26 +478,33 @@ func loadRecord(rng *rand.Rand, m *modelInfo, t time.Time) Record {
 		Format: mlxconv.FormatSafetensors, Decision: mlxconv.DecisionAllow, SpanID: sp, TraceID: tr, WithLogRec: true}
 }
 
-func inferRecord(rng *rand.Rand, m *modelInfo, t time.Time, user string) Record {
+// inferRecord is one request. Generative operations take a time to first chunk that grows with
+// the input (prefill) and then a time per output token (decode), so their duration varies
+// several-fold with the token counts; embeddings take a time that grows mildly with the input.
+func (s *Scenario) inferRecord(rng *rand.Rand, m *modelInfo, t time.Time, user string) Record {
 	sp, tr := ids(rng)
-	in := m.inTok * math.Exp(0.4*rng.NormFloat64())
-	out := m.outTok * math.Exp(0.4*rng.NormFloat64())
-	lat := m.lat * (0.5 + out/m.outTok*0.5) * math.Exp(0.15*rng.NormFloat64())
-	if f, ok := inWin(m.shift, t); ok {
-		lat *= f
-	}
+	sig := s.tokSig
+	in := math.Max(1, math.Round(m.inTok*math.Exp(sig*rng.NormFloat64()-sig*sig/2)))
+	f, _ := in2(m.shift, t)
 	mem := m.mem * (1.05 + 0.02*rng.NormFloat64())
 	errP := 0.01
-	if f, ok := inWin(m.errWin, t); ok {
-		errP = f
+	if e, ok := in2(m.errWin, t); ok {
+		errP = e
 	}
-	r := Record{Kind: Inference, End: t, Dur: time.Duration(lat * float64(time.Second)), Service: m.service,
-		Model: m.name, Op: m.op, Mem: int64(mem), InTok: int64(in), OutTok: int64(out), User: user,
-		Err: rng.Float64() < errP, Digest: m.digestAt(t), SpanID: sp, TraceID: tr}
-	if m.op != mlxconv.OperationEmbeddings {
-		r.TTFT = m.ttft * math.Exp(0.2*rng.NormFloat64())
+	r := Record{Kind: Inference, End: t, Service: m.service, Model: m.name, Op: m.op, Mem: int64(mem),
+		InTok: int64(in), User: user, Err: rng.Float64() < errP, Digest: m.digestAt(t), SpanID: sp, TraceID: tr,
+		LegacyTTFT: s.Config.LegacyTTFT}
+	if m.generative() {
+		out := math.Max(1, math.Round(m.outTok*math.Exp(sig*rng.NormFloat64()-sig*sig/2)))
+		ttft := f * m.ttft * (0.3 + 0.7*in/m.inTok) * math.Exp(0.1*rng.NormFloat64())
+		tpot := f * m.tpot * math.Exp(0.1*rng.NormFloat64())
+		r.OutTok, r.TTFT = int64(out), ttft
+		r.Dur = time.Duration((ttft + out*tpot) * float64(time.Second))
+	} else {
+		lat := f * m.lat * (0.7 + 0.3*in/m.inTok) * math.Exp(0.15*rng.NormFloat64())
+		r.Dur = time.Duration(lat * float64(time.Second))
 	}
 	return r
 }
 
-func inWin(ws []window, t time.Time) (float64, bool) { return in(ws, t) }
+func in2(ws []window, t time.Time) (float64, bool) { return in(ws, t) }

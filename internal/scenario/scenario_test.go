@@ -18,7 +18,8 @@ func small() Config {
 
 func TestGenerateDeterministicAndLabelled(t *testing.T) {
 	a, b := Generate(small()), Generate(small())
-	require.Equal(t, len(a.Records), len(b.Records))
+	ra, rb := a.All(), b.All()
+	require.Equal(t, ra, rb)
 	assert.Equal(t, a.Incidents, b.Incidents)
 	counts := map[string]int{}
 	for _, in := range a.Incidents {
@@ -30,8 +31,8 @@ func TestGenerateDeterministicAndLabelled(t *testing.T) {
 	for _, typ := range Types {
 		assert.Equal(t, 2, counts[typ], typ)
 	}
-	for i := 1; i < len(a.Records); i++ {
-		require.False(t, a.Records[i].End.Before(a.Records[i-1].End), "records are in event-time order")
+	for i := 1; i < len(ra); i++ {
+		require.False(t, ra[i].End.Before(ra[i-1].End), "records are in event-time order")
 	}
 	c := small()
 	c.PerType = 0
@@ -41,7 +42,7 @@ func TestGenerateDeterministicAndLabelled(t *testing.T) {
 func TestDiurnalLoad(t *testing.T) {
 	s := Generate(small())
 	byHour := make([]int, 24)
-	for _, r := range s.Records {
+	for _, r := range s.All() {
 		if r.Kind == Inference {
 			byHour[r.End.Hour()]++
 		}
@@ -83,7 +84,7 @@ func TestBatchesFollowTheContract(t *testing.T) {
 		}
 		return nil
 	}))
-	for _, r := range s.Records {
+	for _, r := range s.All() {
 		if r.Kind != PolicyDenied {
 			records++
 		}

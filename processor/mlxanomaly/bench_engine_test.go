@@ -8,7 +8,7 @@ import (
 
 // BenchmarkEngineObserve times the detectors alone on one inference span's observation (no pdata).
 func BenchmarkEngineObserve(b *testing.B) {
-	e := newEngine(DefaultConfig(), nil)
+	e := newEngine(defaultConfig(), nil)
 	obs := make([]obs, 600)
 	for i := range obs {
 		o := newObs()

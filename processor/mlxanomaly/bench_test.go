@@ -89,7 +89,7 @@ func benchTraces(b *testing.B, p processor.Traces) {
 func BenchmarkTraces(b *testing.B) {
 	set := processortest.NewNopSettings(Type)
 	b.Run("passthrough", func(b *testing.B) {
-		p, err := processorhelper.NewTraces(context.Background(), set, DefaultConfig(), consumertest.NewNop(),
+		p, err := processorhelper.NewTraces(context.Background(), set, defaultConfig(), consumertest.NewNop(),
 			func(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) { return td, nil })
 		if err != nil {
 			b.Fatal(err)
@@ -100,8 +100,8 @@ func BenchmarkTraces(b *testing.B) {
 	// and write mlxanomaly.score on it, with no detector in between. What mlxanomaly adds over
 	// this is the cost of detection itself.
 	b.Run("floor", func(b *testing.B) {
-		ap := &anomalyProcessor{e: newEngine(DefaultConfig(), nil)}
-		p, err := processorhelper.NewTraces(context.Background(), set, DefaultConfig(), consumertest.NewNop(),
+		ap := &anomalyProcessor{e: newEngine(defaultConfig(), nil)}
+		p, err := processorhelper.NewTraces(context.Background(), set, defaultConfig(), consumertest.NewNop(),
 			func(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 				rss := td.ResourceSpans()
 				for i := 0; i < rss.Len(); i++ {
@@ -126,7 +126,7 @@ func BenchmarkTraces(b *testing.B) {
 		benchTraces(b, p)
 	})
 	b.Run("mlxanomaly", func(b *testing.B) {
-		p, err := NewFactory().CreateTraces(context.Background(), set, DefaultConfig(), consumertest.NewNop())
+		p, err := NewFactory().CreateTraces(context.Background(), set, defaultConfig(), consumertest.NewNop())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func BenchmarkStatePerKey(b *testing.B) {
 	const n = 20_000
 	var perKey float64
 	for i := 0; i < b.N; i++ {
-		cfg := DefaultConfig()
+		cfg := defaultConfig()
 		cfg.MaxKeys = 10 * n
 		runtime.GC()
 		var before, after runtime.MemStats

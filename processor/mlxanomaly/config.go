@@ -90,10 +90,16 @@ type ClientFloodConfig struct {
 	Enabled bool `mapstructure:"enabled"`
 	// Interval is the bucket over which a caller's requests and tokens are counted.
 	Interval time.Duration `mapstructure:"interval"`
-	// Ratio: a caller's count in the current interval must exceed Ratio times its own baseline
-	// and Ratio times the population's typical caller…
-	Ratio float64 `mapstructure:"ratio"`
-	// MinRequests: …and at least this many requests (or MinRequests×100 tokens) in the interval.
+	// TailProbability is the false-alarm rate of one test: a caller's requests (or tokens) in
+	// the current interval are a flood when the probability of so many under the caller's
+	// predictive law (its own rate shrunk toward the population's per-caller rate) is at most
+	// this. The default 1e-7, with two tests per caller and interval, keeps the expected false
+	// alarms of 500 callers at 1-minute intervals (1.44 million tests a day) below 0.15 a day.
+	TailProbability float64 `mapstructure:"tail_probability"`
+	// MinRequests: a flood also needs at least this many requests in the interval (the token
+	// test: this many requests' worth of the service's mean tokens, from at least 3 requests),
+	// whatever the probability: a floor below which a burst of one person's session is never
+	// paged.
 	MinRequests int `mapstructure:"min_requests"`
 }
 
@@ -117,7 +123,7 @@ func createDefaultConfig() component.Config {
 		ErrorBurst:      ErrorBurstConfig{Enabled: true, Ratio: 4, MinRate: 0.25, Window: 20},
 		SupplyChain:     SupplyChainConfig{Enabled: true, DisallowedFormats: []string{mlxconv.FormatPickle, mlxconv.FormatUnknown}},
 		ReloadStorm:     ReloadStormConfig{Enabled: true, MaxLoads: 4, Window: 10 * time.Minute},
-		ClientFlood:     ClientFloodConfig{Enabled: true, Interval: time.Minute, Ratio: 5, MinRequests: 20},
+		ClientFlood:     ClientFloodConfig{Enabled: true, Interval: time.Minute, TailProbability: 1e-7, MinRequests: 20},
 	}
 }
 
@@ -187,8 +193,8 @@ func (c *Config) Validate() error {
 		if f.Interval < time.Second {
 			errs = append(errs, fmt.Errorf("client_flood.interval: %s is too short: use 1s or more (default 1m)", f.Interval))
 		}
-		if f.Ratio < 1 {
-			errs = append(errs, fmt.Errorf("client_flood.ratio: %v must be at least 1 (default 5)", f.Ratio))
+		if !(f.TailProbability >= 1e-30 && f.TailProbability <= 1e-2) {
+			errs = append(errs, fmt.Errorf("client_flood.tail_probability: %v is out of range: use 1e-30 to 0.01, the false-alarm rate of one caller-interval test (default 1e-7)", f.TailProbability))
 		}
 		if f.MinRequests < 1 {
 			errs = append(errs, fmt.Errorf("client_flood.min_requests: %d must be at least 1 (default 20)", f.MinRequests))

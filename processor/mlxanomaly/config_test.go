@@ -16,7 +16,7 @@ func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
 
-	custom := DefaultConfig()
+	custom := defaultConfig()
 	custom.Warmup = 50
 	custom.Cooldown = 5 * time.Minute
 	custom.CooldownObservations = 3
@@ -32,14 +32,14 @@ func TestLoadConfig(t *testing.T) {
 	custom.ErrorBurst = ErrorBurstConfig{Enabled: true, Ratio: 3, MinRate: 0.3, Window: 50}
 	custom.SupplyChain.DisallowedFormats = []string{"pickle", "npy"}
 	custom.ReloadStorm = ReloadStormConfig{Enabled: true, MaxLoads: 6, Window: 15 * time.Minute}
-	custom.ClientFlood = ClientFloodConfig{Enabled: true, Interval: 30 * time.Second, Ratio: 8, MinRequests: 40}
+	custom.ClientFlood = ClientFloodConfig{Enabled: true, Interval: 30 * time.Second, TailProbability: 1e-9, MinRequests: 40}
 
 	tests := []struct {
 		id      component.ID
 		want    *Config
 		wantErr []string
 	}{
-		{id: component.NewID(Type), want: DefaultConfig()},
+		{id: component.NewID(Type), want: defaultConfig()},
 		{id: component.NewIDWithName(Type, "custom"), want: custom},
 		{id: component.NewIDWithName(Type, "bad"), wantErr: []string{"warmup: 1", "flag_threshold: 1.5", "max_keys: 0",
 			"latency.sensitivity: -1", "reload_storm.max_loads: 100"}},
@@ -65,7 +65,7 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestValidateMessages(t *testing.T) {
-	mod := func(f func(*Config)) *Config { c := DefaultConfig(); f(c); return c }
+	mod := func(f func(*Config)) *Config { c := defaultConfig(); f(c); return c }
 	cases := map[string]*Config{
 		"cooldown: -1s is negative":                    mod(func(c *Config) { c.Cooldown = -time.Second }),
 		"cooldown_observations: -2":                    mod(func(c *Config) { c.CooldownObservations = -2 }),
@@ -79,7 +79,7 @@ func TestValidateMessages(t *testing.T) {
 		"error_burst.window: 1":                        mod(func(c *Config) { c.ErrorBurst.Window = 1 }),
 		"reload_storm.window: 0s":                      mod(func(c *Config) { c.ReloadStorm.Window = 0 }),
 		"client_flood.interval: 10ms is too short":     mod(func(c *Config) { c.ClientFlood.Interval = 10 * time.Millisecond }),
-		"client_flood.ratio: 0":                        mod(func(c *Config) { c.ClientFlood.Ratio = 0 }),
+		"client_flood.tail_probability: 0.5":           mod(func(c *Config) { c.ClientFlood.TailProbability = 0.5 }),
 		"client_flood.min_requests: 0":                 mod(func(c *Config) { c.ClientFlood.MinRequests = 0 }),
 		"tokens.sensitivity: 11 is out of range":       mod(func(c *Config) { c.Tokens.Sensitivity = 11 }),
 		"flag_threshold: 0 must be strictly between 0": mod(func(c *Config) { c.FlagThreshold = 0 }),
@@ -91,32 +91,10 @@ func TestValidateMessages(t *testing.T) {
 		}
 	}
 	// A disabled detector's settings are not checked.
-	c := DefaultConfig()
+	c := defaultConfig()
 	c.ErrorBurst = ErrorBurstConfig{}
 	c.ReloadStorm = ReloadStormConfig{}
 	c.ClientFlood = ClientFloodConfig{}
 	c.Latency = SignalConfig{}
 	assert.NoError(t, c.Validate())
-}
-
-func TestLoadConfigFile(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "c.yaml")
-	require.NoError(t, writeFile(p, "warmup: 40\ncooldown: 1m\n"))
-	c, err := LoadConfigFile(p, nil)
-	require.NoError(t, err)
-	assert.Equal(t, 40, c.Warmup)
-	assert.Equal(t, time.Minute, c.Cooldown)
-	assert.Equal(t, DefaultConfig().MaxKeys, c.MaxKeys)
-
-	require.NoError(t, writeFile(p, "warmup: 0\n"))
-	_, err = LoadConfigFile(p, nil)
-	assert.ErrorContains(t, err, "warmup: 0 observations is out of range")
-
-	require.NoError(t, writeFile(p, "no_such_option: 1\n"))
-	_, err = LoadConfigFile(p, nil)
-	assert.ErrorContains(t, err, "no_such_option")
-
-	_, err = LoadConfigFile(filepath.Join(dir, "missing.yaml"), nil)
-	assert.Error(t, err)
 }

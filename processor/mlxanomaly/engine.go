@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
-	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly/internal/detector"
+	"github.com/otel-mlx/otel-mlx/internal/detector"
 )
 
 // obs is what one span or log record tells the detectors. Strings point into pdata; nothing is
@@ -48,6 +48,13 @@ type verdict struct {
 	logBase     bool  // baseline is in log units
 	anomRank    uint8 // highest rank of a detector that found the item anomalous
 	deb         *detector.Debounce
+	// The evidence of the flag: the observed value (in the baseline's unit) and the tail
+	// probability, where the detector has them.
+	observed float64
+	p        float64
+	hasObs   bool
+	hasP     bool
+	hasBase  bool // baseline is set (with or without a z-score)
 }
 
 // flagRank orders flag types when one item has several: the more specific cause names the item
@@ -60,27 +67,29 @@ var flagRank = [numFlagTypes]uint8{
 
 // consider records one detector's score for the item and proposes a flag when it reaches the
 // threshold and deb is out of cool-down.
-func (e *engine) consider(v *verdict, t int64, score float64, ft flagType, keyKind uint8, z, baseline float64, hasZ bool, deb *detector.Debounce) {
+func (e *engine) consider(v *verdict, t int64, score float64, ft flagType, keyKind uint8, z, baseline float64, hasZ bool, deb *detector.Debounce) bool {
 	if score > v.score {
 		v.score = score
 	}
 	if score < e.cfg.FlagThreshold {
-		return
+		return false
 	}
 	if r := flagRank[ft]; r > v.anomRank {
 		v.anomRank = r
 	}
 	if v.flag != flagNone {
 		if r, cur := flagRank[ft], flagRank[v.flag]; r < cur || (r == cur && score <= v.flagScore) {
-			return
+			return false
 		}
 	}
 	if !deb.Ready(t, e.cooldown, e.cfg.CooldownObservations) {
-		return
+		return false
 	}
 	v.flag, v.flagScore, v.keyKind = ft, score, keyKind
 	v.z, v.baseline, v.hasZ, v.deb = z, baseline, hasZ, deb
 	v.logBase = ft == flagLatencyShift || ft == flagLatencySpike || ft == flagMemorySpike || ft == flagTokenSpike
+	v.hasObs, v.hasP, v.hasBase = false, false, hasZ
+	return true
 }
 
 // engine holds the detector state of one processor configuration; the traces and logs
@@ -92,10 +101,8 @@ type engine struct {
 	memory      detector.SignalParams
 	tokens      detector.SignalParams
 	tab         *table
-	wm          int64 // event-time watermark: newest plausible timestamp seen
-	popReq      float64
-	popTok      float64
-	popN        uint32
+	wm          int64   // event-time watermark: newest plausible timestamp seen
+	logAlpha    float64 // log of client_flood.tail_probability
 	seed        maphash.Seed
 	disallowed  []string
 	cooldown    int64
@@ -107,55 +114,32 @@ type engine struct {
 	errSlowRate float64
 }
 
-// signalParams are the tuned parameters of the numeric detectors; sensitivity scales the
-// surprise needed. The same values serve every key.
-//
-// positive selects the profile of the processor's signals (durations, tokens, memory): they are
-// observed as log(x), where one observation many scales out is unambiguous, so a single-spike
-// test runs beside the surprise test, and the surprise threshold is higher because a busy key
-// has tens of thousands of observations a day. The plain profile (SeriesScorer, any real values,
-// one observation per row as in NAB) was chosen on the NAB development subset.
-func signalParams(warmup int, c SignalConfig, positive bool) detector.SignalParams {
-	sel := 0.0
-	if c.Seasonal {
-		sel = 0.4
+func sens(c SignalConfig) float64 {
+	if c.Sensitivity <= 0 {
+		return 1
 	}
-	s := c.Sensitivity
-	if s <= 0 {
-		s = 1
-	}
-	p := detector.SignalParams{
-		Series: detector.Params{Warmup: warmup, Alpha: 0.003, FastAlpha: 0.2, Clip: 2, Z: 20, ShiftZ: 8,
-			Accept: 30, MinScale: 0.001, MinAbs: 1e-9},
-		SeasonAlpha: 0.2, SeasonSelect: sel, ShortAlpha: 0.1, LongAlpha: 0.002, SurpriseZ: 5 / s, MinZ: 2, LevelSurprise: true,
-	}
-	if positive {
-		p.SurpriseZ = positiveSurpriseZ / s
-		p.SpikeZ = positiveSpikeZ / s
-		p.LevelSurprise = false
-		p.Series.Accept = positiveAccept
-		p.Series.MinScale = 0
-		p.Series.MinAbs = 0.01 // 1% in log space
-	}
-	p.Prepare()
-	return p
+	return c.Sensitivity
 }
 
-// Thresholds of the positive-quantity profile (see signalParams).
-var (
-	positiveSurpriseZ = 7.0
-	positiveSpikeZ    = 5.0
-	positiveAccept    = 100
-)
+func signalParams(warmup int, c SignalConfig) detector.SignalParams {
+	return detector.Profile(warmup, c.Sensitivity, c.Seasonal, true)
+}
+
+// latencySpikeZ: see newEngine.
+const latencySpikeZ = 8.0
 
 func newEngine(cfg *Config, tel *telemetry) *engine {
 	e := &engine{cfg: *cfg, tel: tel, seed: maphash.MakeSeed()}
-	e.latency = signalParams(cfg.Warmup, cfg.Latency, true)
-	e.memory = signalParams(cfg.Warmup, cfg.Memory, true)
-	e.tokens = signalParams(cfg.Warmup, cfg.Tokens, true)
+	e.latency = signalParams(cfg.Warmup, cfg.Latency)
+	e.memory = signalParams(cfg.Warmup, cfg.Memory)
+	e.tokens = signalParams(cfg.Warmup, cfg.Tokens)
+	// Latency is the sum of work of varying size (prefill of the input, queueing), so its
+	// log-scale distribution has a longer right tail than a normal law: one request needs 8
+	// robust deviations to be a spike (a busy key makes ten million observations a day, and
+	// the tail of the work sizes puts ordinary requests beyond 6). Tokens and memory are
+	// counted, not timed: 6 deviations, a one-sided normal tail of 1e-9.
+	e.latency.SpikeZ = latencySpikeZ / sens(cfg.Latency)
 	e.latency.Prepare()
-	e.memory.Prepare()
-	e.tokens.Prepare()
 	for _, f := range cfg.SupplyChain.DisallowedFormats {
 		e.disallowed = append(e.disallowed, strings.ToLower(strings.TrimSpace(f)))
 	}
@@ -163,6 +147,7 @@ func newEngine(cfg *Config, tel *telemetry) *engine {
 	e.skew = int64(cfg.MaxClockSkew)
 	e.reloadWin = int64(cfg.ReloadStorm.Window)
 	e.floodIv = int64(cfg.ClientFlood.Interval)
+	e.logAlpha = math.Log(max(cfg.ClientFlood.TailProbability, 1e-300))
 	if cfg.ErrorBurst.Window > 0 {
 		e.errFastRate = 1 / float64(cfg.ErrorBurst.Window)
 		e.errSlowRate = e.errFastRate / 10
@@ -330,11 +315,94 @@ func (e *engine) observe(o *obs, src uint8, v *verdict) {
 	}
 }
 
+// Latency per unit of work. A request's duration grows with the work it does (the tokens it
+// reads and generates), which varies several-fold between requests, so a slowdown drowns in the
+// spread of raw durations. The duration detector of a key judges, by what the items carry:
+//   - latTPOT: decode time per output token, (duration - time to first chunk) / output tokens,
+//     for generative requests that streamed;
+//   - latWork: duration relative to what this much work usually takes, from a per-key linear
+//     model duration ≈ c0 + c1·work fitted online (work: output tokens of a generative request,
+//     input tokens otherwise), for requests with token counts but no first chunk;
+//   - latRaw: the duration itself.
+//
+// A key judges one of them: the first its items allow, upgraded (baseline restarted) when a
+// richer one appears; an item that allows only a poorer one is not judged on duration.
+const (
+	latNone uint8 = iota
+	latRaw
+	latWork
+	latTPOT
+)
+
+// workAlpha is the learning rate of the work model after its first 1/workAlpha items.
+const workAlpha = 0.002
+
+// workModel fits duration ≈ c0 + c1·work by exponentially weighted least squares.
+type workModel struct {
+	mw, md, mww, mwd float64 // weighted means of w, d, w², w·d
+	n                uint32
+}
+
+func (m *workModel) learn(w, d float64) {
+	if m.n < math.MaxUint32 {
+		m.n++
+	}
+	a := max(1/float64(m.n), workAlpha)
+	m.mw += a * (w - m.mw)
+	m.md += a * (d - m.md)
+	m.mww += a * (w*w - m.mww)
+	m.mwd += a * (w*d - m.mwd)
+}
+
+// expect is the usual duration of work w: never below a twentieth of the mean duration, so a
+// fit that crosses zero cannot make small requests look slow.
+func (m *workModel) expect(w float64) float64 {
+	c1 := 0.0
+	if v := m.mww - m.mw*m.mw; v > 1e-12*m.mww {
+		c1 = max(0, (m.mwd-m.mw*m.md)/v)
+	}
+	return max(m.md+c1*(w-m.mw), 0.05*m.md)
+}
+
+// latencyOf returns the latency mode an item allows and its value in that mode (before the
+// work model, for latWork: the work).
+func latencyOf(o *obs) (uint8, float64) {
+	switch {
+	case !(o.dur > 0):
+		return latNone, 0
+	case o.outTok >= 1 && o.ttft > 0 && o.ttft < o.dur:
+		return latTPOT, (o.dur - o.ttft) / o.outTok
+	case o.outTok >= 1:
+		return latWork, o.outTok
+	case o.inTok >= 1:
+		return latWork, o.inTok
+	}
+	return latRaw, o.dur
+}
+
 func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 	en, learn := e.entry(kindOp, o.hOp, o.t, src)
 	st := en.op
 	if e.cfg.Latency.Enabled {
-		for i, x := range [2]float64{o.dur, o.ttft} {
+		mode, w := latencyOf(o)
+		if mode > st.latMode && learn {
+			// A richer measure of this key's latency: its baseline restarts in that unit.
+			st.latMode, st.dur, st.work = mode, detector.Signal{}, workModel{}
+		}
+		switch {
+		case mode != st.latMode:
+			w = math.NaN()
+		case mode == latWork:
+			work := w
+			w = math.NaN()
+			if int(st.work.n) >= e.cfg.Warmup {
+				w = o.dur / st.work.expect(work)
+			}
+			if learn {
+				st.work.learn(work, o.dur)
+			}
+		}
+		for i, x := range [2]float64{w, o.ttft} {
 			if math.IsNaN(x) || x <= 0 {
 				continue
 			}
@@ -355,7 +423,13 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 			if r.Spike {
 				ft, deb = flagLatencySpike, &st.debSpike
 			}
-			e.consider(v, o.t, r.Score, ft, kindOp, r.Z, r.Baseline, true, deb)
+			if e.consider(v, o.t, r.Score, ft, kindOp, r.Z, r.Baseline, true, deb) {
+				v.observed, v.hasObs = x, true
+				if i == 0 && st.latMode == latWork {
+					// Reported in seconds: the duration against the usual one for its work.
+					v.observed, v.baseline, v.logBase = o.dur, o.dur/x*math.Exp(r.Baseline), false
+				}
+			}
 		}
 	}
 	if e.cfg.ErrorBurst.Enabled && (o.isInfer || o.isLoad) {
@@ -373,7 +447,9 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 		if o.isErr && int(reqs) >= e.cfg.Warmup {
 			limit := max(e.cfg.ErrorBurst.Ratio*float64(slow), e.cfg.ErrorBurst.MinRate)
 			score := float64(fast) / (float64(fast) + limit)
-			e.consider(v, o.t, score, flagErrorBurst, kindOp, (float64(fast)-float64(slow))/max(float64(slow), 1e-3), float64(slow), true, &st.debErrBurst)
+			if e.consider(v, o.t, score, flagErrorBurst, kindOp, (float64(fast)-float64(slow))/max(float64(slow), 1e-3), float64(slow), true, &st.debErrBurst) {
+				v.observed, v.hasObs = float64(fast), true
+			}
 		}
 		if learn {
 			// The baseline learns slowly, so that a burst stands out for a while and a lasting
@@ -396,7 +472,9 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 			st.debMem.Tick()
 		}
 		if r.Warm && r.Z > 0 {
-			e.consider(v, o.t, r.Score, flagMemorySpike, kindModel, r.Z, r.Baseline, true, &st.debMem)
+			if e.consider(v, o.t, r.Score, flagMemorySpike, kindModel, r.Z, r.Baseline, true, &st.debMem) {
+				v.observed, v.hasObs = o.mem, true
+			}
 		}
 	}
 	if e.cfg.Tokens.Enabled && o.isInfer {
@@ -415,7 +493,9 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 				st.debTok.Tick()
 			}
 			if r.Warm && r.Z > 0 {
-				e.consider(v, o.t, r.Score, flagTokenSpike, kindModel, r.Z, r.Baseline, true, &st.debTok)
+				if e.consider(v, o.t, r.Score, flagTokenSpike, kindModel, r.Z, r.Baseline, true, &st.debTok) {
+					v.observed, v.hasObs = tok, true
+				}
 			}
 		}
 	}
@@ -486,7 +566,10 @@ func (e *engine) observeLoad(st *modelState, o *obs, v *verdict) {
 	if n < m {
 		score = math.Min(score, e.cfg.FlagThreshold/2)
 	}
-	e.consider(v, o.t, score, flagReloadStorm, kindModel, float64(n), float64(m), true, &st.debReload)
+	if e.consider(v, o.t, score, flagReloadStorm, kindModel, 0, float64(m), false, &st.debReload) {
+		// The evidence of a storm is its count: observed loads against the configured limit.
+		v.observed, v.hasObs, v.baseline, v.hasBase = float64(n), true, float64(m), true
+	}
 }
 
 // observeSource flags a model source never seen for the service, once the service has a known
@@ -511,8 +594,27 @@ func (e *engine) observeSource(o *obs, src uint8, v *verdict) {
 	}
 }
 
-// observeCaller counts a caller's requests and tokens per interval of event time and compares
-// the running count with the caller's own baseline and the population's typical caller.
+// Client floods. A caller's rate per interval is estimated from its own decayed history,
+// shrunk toward the population's per-caller rate of its service (empirical Bayes: the
+// population's rate is the mean of a Gamma prior worth one interval of counts); the count of the
+// current interval is a flood when its tail probability under the posterior predictive
+// (negative binomial) is at most client_flood.tail_probability. A caller seen for a few intervals
+// has a wide predictive and needs a large count; a caller seen for an hour, a narrow one.
+const (
+	// floodMemory is the memory of a caller's own rate, in intervals: an hour at the default
+	// 1-minute interval, short against a daily cycle, long enough for a sparse caller's rate.
+	floodMemory = 60
+	floodDecay  = 1 - 1.0/floodMemory
+	// popMemory is the memory of the population's rates, in intervals (six hours at 1 minute).
+	popMemory = 6 * floodMemory
+	// floodMinTokenReqs: the token test needs this many requests in the interval, so that one
+	// request with many tokens is a token_spike of its model, not a flood of its caller.
+	floodMinTokenReqs = 3
+	floodTokenClip    = 4
+)
+
+// observeCaller counts a caller's requests and tokens per interval of event time and tests the
+// running counts against the caller's predictive law.
 func (e *engine) observeCaller(o *obs, src uint8, v *verdict) {
 	en, learn := e.entry(kindCaller, o.hCaller, o.t, src)
 	st := en.caller
@@ -529,37 +631,31 @@ func (e *engine) observeCaller(o *obs, src uint8, v *verdict) {
 	if !(b >= 0 && o.t >= b && o.t-b < iv) {
 		b = o.t - o.t%iv
 	}
-	const alpha = 0.1
+	first := st.intervals == 0 && st.bucket == 0
+	if first || b > st.bucket || en.caller.pop == nil {
+		// The service's population is looked up when an interval opens, not per request.
+		sen, _ := e.entry(kindService, o.hService, o.t, src)
+		en.caller.pop = &sen.svc.pop
+		st.pop = en.caller.pop
+	}
+	pop := st.pop
 	switch {
-	case st.intervals == 0 && st.bucket == 0:
+	case first:
 		st.bucket = b
+		st.intervals = 1
+		openInterval(st, pop)
 	case b > st.bucket:
-		// Close the interval: it teaches the caller's and the population's baselines.
-		st.baseReq += alpha * (float32(st.reqs) - st.baseReq)
-		st.baseTok += alpha * (float32(st.toks) - st.baseTok)
-		if learn {
-			e.popN++
-			pa := max(0.01, 1/float64(e.popN))
-			e.popReq += pa * (st.reqs - e.popReq)
-			e.popTok += pa * (st.toks - e.popTok)
-		}
-		// Idle intervals in between decay the baseline.
-		if k := (b - st.bucket) / iv; k > 1 {
-			if k > 64 {
-				k = 64
-			}
-			f := float32(math.Pow(1-alpha, float64(k-1)))
-			st.baseReq *= f
-			st.baseTok *= f
-		}
-		st.intervals++
+		closeInterval(st, pop, (b-st.bucket)/iv, learn, o.t, iv)
 		st.bucket, st.reqs, st.toks = b, 0, 0
+		if st.intervals < math.MaxUint32 {
+			st.intervals++
+		}
+		openInterval(st, pop)
 	case b < st.bucket-iv:
 		// Older than the previous interval: too late to count towards a rate. Counting it in
 		// the current interval would turn a replay of old data into a flood.
 		return
 	}
-	st.reqs++
 	tok := 0.0
 	if o.inTok > 0 { // false for NaN (absent)
 		tok += o.inTok
@@ -567,37 +663,97 @@ func (e *engine) observeCaller(o *obs, src uint8, v *verdict) {
 	if o.outTok > 0 {
 		tok += o.outTok
 	}
+	// One request counts for at most floodTokenClip times the service's mean tokens per
+	// request: a single huge request is its model's token_spike, a flood of tokens takes many.
+	if lim := floodTokenClip * pop.tok1; pop.n >= 32 && tok > lim {
+		tok = lim
+	}
+	if learn && tok > 0 {
+		if pop.n < math.MaxUint32 {
+			pop.n++
+		}
+		a := 1.0 / 1024
+		if pop.n < 1024 {
+			a = 1 / float64(pop.n)
+		}
+		pop.tok1 += a * (tok - pop.tok1)
+		pop.tok2 += a * (tok*tok - pop.tok2)
+	}
+	st.reqs++
 	st.toks += tok
 	if learn {
 		en.caller.debFlood.Tick()
 		en.caller.debTokenFlood.Tick()
 	}
-	f := &e.cfg.ClientFlood
-	thr := e.cfg.FlagThreshold
-	own, ownTok := 0.0, 0.0
-	if int(st.intervals) >= 3 {
-		own, ownTok = float64(st.baseReq), float64(st.baseTok)
+	// Most requests are dismissed by the gate (the predictive mean plus three deviations),
+	// below which no count reaches a tail probability worth computing.
+	if st.reqs > float64(st.req.Gate) && st.reqs >= float64(e.cfg.ClientFlood.MinRequests) {
+		e.considerCount(v, o.t, st.reqs, 1, &st.req, &en.caller.debFlood)
 	}
-	limit := max(f.Ratio*own, f.Ratio*e.popReq, float64(f.MinRequests))
-	score := st.reqs / (st.reqs + limit)
-	// The ratio to the caller's own baseline is reported only with a flag, so it is computed
-	// only for a score that can flag (consider ignores it below the threshold).
-	z := 0.0
-	if score >= thr {
-		z = st.reqs / max(own, 1)
-	}
-	e.consider(v, o.t, score, flagClientFlood, kindCaller, z, own, true, &en.caller.debFlood)
-	// Token rates vary far more between deployments than request rates, so the token test
-	// waits until the population has a baseline (warmup closed intervals).
-	ts, zt := 0.0, 0.0
-	if int(e.popN) >= e.cfg.Warmup {
-		tlimit := max(f.Ratio*ownTok, f.Ratio*e.popTok, float64(f.MinRequests)*100)
-		ts = st.toks / (st.toks + tlimit)
-		if ts >= thr {
-			zt = st.toks / max(ownTok, 1)
+	// The token test's floor: min_requests requests' worth of the service's mean tokens.
+	if st.toks > float64(e.cfg.ClientFlood.MinRequests)*pop.tok1 && st.reqs >= floodMinTokenReqs && st.phi > 0 {
+		if u := st.toks / float64(st.phi); u > float64(st.tok.Gate) {
+			e.considerCount(v, o.t, u, float64(st.phi), &st.tok, &en.caller.debTokenFlood)
 		}
 	}
-	e.consider(v, o.t, ts, flagClientFlood, kindCaller, zt, ownTok, true, &en.caller.debTokenFlood)
+}
+
+// considerCount scores count n (in units of unit) against its predictive law.
+func (e *engine) considerCount(v *verdict, t int64, n, unit float64, post *detector.CountPosterior, deb *detector.Debounce) {
+	lt := post.LogTail(n)
+	score := detector.TailScore(lt, e.logAlpha)
+	m := post.Mean()
+	if e.consider(v, t, score, flagClientFlood, kindCaller, (n-m)/post.SD(), m*unit, true, deb) {
+		v.observed, v.hasObs = n*unit, true
+		v.p, v.hasP = math.Exp(lt), true
+	}
+}
+
+// closeInterval adds the closed interval, and k-1 empty ones after it, to the caller's history,
+// and the closed interval to the population's.
+func closeInterval(st *callerState, pop *population, k int64, learn bool, t, iv int64) {
+	const d = float32(floodDecay)
+	st.sReq = d*st.sReq + float32(st.reqs)
+	st.sTok = d*st.sTok + float32(st.toks)
+	st.exposure = d*st.exposure + 1
+	if k > 1 {
+		g := float32(math.Exp(float64(min(k-1, 20*floodMemory)) * math.Log(floodDecay)))
+		st.sReq *= g
+		st.sTok *= g
+		st.exposure = g*st.exposure + (1-g)*floodMemory
+	}
+	if !learn {
+		return
+	}
+	f := 1.0
+	if dt := t - pop.last; dt > 0 && pop.last != 0 {
+		f = math.Exp(-float64(dt) / float64(popMemory*iv))
+	}
+	pop.reqs = f*pop.reqs + st.reqs
+	pop.toks = f*pop.toks + st.toks
+	pop.callerIvs = f*pop.callerIvs + float64(min(k, floodMemory))
+	if t > pop.last {
+		pop.last = t
+	}
+}
+
+// openInterval sets the posteriors of a caller's new interval. Tokens are counted in request
+// units of the service: tokens per request vary, so a caller's token count per interval is
+// over-dispersed against a Poisson law by E[x²]/E[x] (x: tokens per request); divided by that,
+// it is about as dispersed as a Poisson count (a quasi-Poisson model).
+func openInterval(st *callerState, pop *population) {
+	phi := 1.0
+	if pop.tok1 > 0 {
+		phi = max(1, pop.tok2/pop.tok1)
+	}
+	muR, muT := 1.0, pop.tok1/phi
+	if pop.callerIvs >= 1 {
+		muR = pop.reqs / pop.callerIvs
+		muT = pop.toks / phi / pop.callerIvs
+	}
+	st.phi = float32(phi)
+	st.req = detector.Posterior(muR, float64(st.sReq), float64(st.exposure))
+	st.tok = detector.Posterior(muT, float64(st.sTok)/phi, float64(st.exposure))
 }
 
 // keyString builds the mlxanomaly.key of a flag: the parts of its key joined by "/".

@@ -76,7 +76,7 @@ func (r *fuzzReader) fillAttrs(m pcommon.Map) {
 }
 
 func fuzzProcessor() *anomalyProcessor {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.KeyAttributes = []string{"deployment.environment"}
 	cfg.MaxKeys = 64
 	cfg.Warmup = 2

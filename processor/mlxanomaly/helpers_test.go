@@ -1,5 +1,3 @@
 package mlxanomaly
 
-import "os"
-
-func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }
+func defaultConfig() *Config { return createDefaultConfig().(*Config) }

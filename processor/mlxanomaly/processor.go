@@ -277,13 +277,22 @@ func (p *anomalyProcessor) write(m pcommon.Map, o *obs, v *verdict) {
 	m.PutBool(AttrFlag, true)
 	m.PutStr(AttrType, v.flag.String())
 	m.PutStr(AttrKey, p.e.keyString(v.keyKind, o))
-	if v.hasZ {
+	// The evidence: what was observed, what was expected, and how surprising that is.
+	if v.hasObs {
+		m.PutDouble(AttrObserved, finite(v.observed))
+	}
+	if v.hasBase {
 		b := v.baseline
 		if v.logBase {
 			b = math.Exp(b)
 		}
-		m.PutDouble(AttrZScore, finite(v.z))
 		m.PutDouble(AttrBaseline, finite(b))
+	}
+	if v.hasZ {
+		m.PutDouble(AttrZScore, finite(v.z))
+	}
+	if v.hasP {
+		m.PutDouble(AttrPValue, finite(v.p))
 	}
 	m.PutStr(AttrTechnique, flagTechniques[v.flag])
 }

@@ -128,6 +128,8 @@ func (h *harness) send(spans ...span) []map[string]any {
 
 func (h *harness) one(s span) map[string]any { return h.send(s)[0] }
 
+func outTokens(n int64) map[string]any { return map[string]any{"gen_ai.usage.output_tokens": n} }
+
 func flagged(a map[string]any) bool { v, _ := a[AttrFlag].(bool); return v }
 
 // warm sends n ordinary inference spans of one model, one a second from start, and returns the
@@ -149,36 +151,39 @@ func (h *harness) warm(model string, start time.Time, n int) time.Time {
 }
 
 func TestLatencySpikeAndDebounce(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	at := h.warm("m", t0, 300)
-	a := h.one(inference("m", at, 2*time.Second, nil))
+	a := h.one(inference("m", at, 2*time.Second, outTokens(102)))
 	require.True(t, flagged(a), "%v", a)
 	assert.Equal(t, "latency_spike", a[AttrType])
 	assert.Equal(t, "svc/m/chat", a[AttrKey])
 	assert.Equal(t, "AML.T0029", a[AttrTechnique])
 	assert.Greater(t, a[AttrZScore].(float64), 5.0)
-	assert.InDelta(t, 0.1, a[AttrBaseline].(float64), 0.02, "baseline in seconds")
+	// A chat request without a first chunk is judged against the usual duration of as much
+	// work (102 output tokens): 2 s against ~0.1 s.
+	assert.InDelta(t, 0.1, a[AttrBaseline].(float64), 0.01, "baseline in seconds for this work")
+	assert.InDelta(t, 2.0, a[AttrObserved].(float64), 1e-9)
 	assert.GreaterOrEqual(t, a[AttrScore].(float64), 0.5)
 	assert.LessOrEqual(t, a[AttrScore].(float64), 1.0)
 
 	// Within the cool-down: scored, not flagged again.
-	a = h.one(inference("m", at.Add(time.Minute), 2*time.Second, nil))
+	a = h.one(inference("m", at.Add(time.Minute), 2*time.Second, outTokens(102)))
 	assert.False(t, flagged(a))
 	assert.GreaterOrEqual(t, a[AttrScore].(float64), 0.5)
 	// After it: a new onset.
 	h.warm("m", at.Add(2*time.Minute), 60)
-	a = h.one(inference("m", at.Add(15*time.Minute), 3*time.Second, nil))
+	a = h.one(inference("m", at.Add(15*time.Minute), 3*time.Second, outTokens(102)))
 	assert.True(t, flagged(a), "%v", a)
 }
 
 func TestLatencyShiftAccepted(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	at := h.warm("m", t0, 300)
 	flags := 0
 	// Latency triples and stays: one onset, then the new level becomes the baseline.
 	for i := 0; i < 2000; i++ {
 		d := time.Duration(300+20*math.Sin(float64(i))) * time.Millisecond
-		if a := h.one(inference("m", at.Add(time.Duration(i)*time.Second), d, nil)); flagged(a) {
+		if a := h.one(inference("m", at.Add(time.Duration(i)*time.Second), d, outTokens(102))); flagged(a) {
 			flags++
 			assert.Contains(t, []string{"latency_shift", "latency_spike"}, a[AttrType])
 		}
@@ -192,7 +197,7 @@ func TestLatencyShiftAccepted(t *testing.T) {
 func TestTimeToFirstChunk(t *testing.T) {
 	for _, key := range []string{"gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token"} {
 		t.Run(key, func(t *testing.T) {
-			h := newHarness(t, DefaultConfig())
+			h := newHarness(t, defaultConfig())
 			var spans []span
 			for i := 0; i < 300; i++ {
 				spans = append(spans, inference("m", t0.Add(time.Duration(i)*time.Second), 100*time.Millisecond,
@@ -207,7 +212,7 @@ func TestTimeToFirstChunk(t *testing.T) {
 }
 
 func TestSupplyChain(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	a := h.one(load("m", "hf://org/m@r1", "d1", "safetensors", t0))
 	assert.False(t, flagged(a), "the first load teaches")
 	a = h.one(load("m", "hf://org/m@r1", "d1", "safetensors", t0.Add(time.Hour)))
@@ -237,7 +242,7 @@ func TestSupplyChain(t *testing.T) {
 }
 
 func TestReloadStormAndDedupe(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	// Each load reported twice (span and log record, same span id) counts once.
 	for i := 0; i < 3; i++ {
 		s := load("m", "hf://org/m", "d", "safetensors", t0.Add(time.Duration(i)*30*time.Second))
@@ -250,9 +255,11 @@ func TestReloadStormAndDedupe(t *testing.T) {
 	a := h.one(s)
 	require.True(t, flagged(a), "%v", a)
 	assert.Equal(t, "reload_storm", a[AttrType])
-	assert.Equal(t, 4.0, a[AttrZScore])
+	assert.Equal(t, 4.0, a[AttrObserved], "the evidence of a storm is its count of loads")
+	assert.Equal(t, 4.0, a[AttrBaseline], "against reload_storm.max_loads")
+	assert.NotContains(t, a, AttrZScore)
 	// Loads spread over hours are routine.
-	h2 := newHarness(t, DefaultConfig())
+	h2 := newHarness(t, defaultConfig())
 	for i := 0; i < 10; i++ {
 		s := load("m", "hf://org/m", "d", "safetensors", t0.Add(time.Duration(i)*time.Hour))
 		s.id = byte(i + 1)
@@ -261,7 +268,7 @@ func TestReloadStormAndDedupe(t *testing.T) {
 }
 
 func TestErrorBurstIsARate(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	at := h.warm("m", t0, 200)
 	// One error on a healthy key is not a burst.
 	s := inference("m", at, 100*time.Millisecond, map[string]any{"error.type": "timeout"})
@@ -290,7 +297,7 @@ func TestErrorBurstIsARate(t *testing.T) {
 }
 
 func TestTokenAndMemorySpike(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	at := h.warm("m", t0, 300)
 	a := h.one(inference("m", at, 100*time.Millisecond, map[string]any{"gen_ai.usage.output_tokens": int64(5000), "gen_ai.usage.input_tokens": int64(200)}))
 	require.True(t, flagged(a), "%v", a)
@@ -306,7 +313,7 @@ func TestTokenAndMemorySpike(t *testing.T) {
 }
 
 func TestClientFlood(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	var spans []span
 	for m := 0; m < 30; m++ {
 		for c := 0; c < 10; c++ {
@@ -328,9 +335,17 @@ func TestClientFlood(t *testing.T) {
 	require.NotNil(t, got)
 	assert.Equal(t, "svc/caller-3", got[AttrKey])
 	assert.Equal(t, "AML.T0024.002", got[AttrTechnique])
+	// The flag explains itself: the requests counted so far in the interval, the caller's
+	// expected count (1 per minute), and the tail probability of so many, below the configured
+	// false-alarm rate.
+	assert.GreaterOrEqual(t, got[AttrObserved], 20.0)
+	assert.InDelta(t, 1.0, got[AttrBaseline], 0.2)
+	assert.Greater(t, got[AttrZScore], 5.0)
+	assert.LessOrEqual(t, got[AttrPValue], 1e-7)
+	assert.Greater(t, got[AttrPValue], 0.0)
 
 	// Old items arriving late (a replayed hour) are not counted into the current interval.
-	h2 := newHarness(t, DefaultConfig())
+	h2 := newHarness(t, defaultConfig())
 	h2.send(spans...)
 	for _, a := range h2.send(spans...) {
 		require.False(t, flagged(a), "late items made a flood: %v", a)
@@ -372,7 +387,7 @@ func (h *harness) sendLog(ld plog.Logs) logResult {
 }
 
 func TestLogsPath(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	a := h.sendLog(event("mlx.model.policy.denied", t0, map[string]any{"gen_ai.request.model": "m", "mlx.model.format": "pickle", "mlx.policy.decision": "deny"}))
 	require.True(t, a.flagged(), "%v", a)
 	assert.Equal(t, "disallowed_format", a[AttrType])
@@ -397,13 +412,13 @@ func TestLogsPath(t *testing.T) {
 }
 
 func TestNonMLXSpansUntouched(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	a := h.one(span{service: "svc", name: "GET /", end: t0, dur: time.Second, attrs: map[string]any{"http.method": "GET"}})
 	assert.Equal(t, map[string]any{"http.method": "GET"}, a)
 }
 
 func TestOddDataNeverPanics(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.KeyAttributes = []string{"env"}
 	h := newHarness(t, cfg)
 	h.warm("m", t0, 100)
@@ -432,7 +447,7 @@ func TestOddDataNeverPanics(t *testing.T) {
 }
 
 func TestBoundedState(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.MaxKeys = 5000
 	e := newEngine(cfg, nil)
 	n := 1_000_000
@@ -460,7 +475,7 @@ func TestBoundedState(t *testing.T) {
 	assert.Less(t, grown, int64(cfg.MaxKeys*2048+(4<<20)), "heap grew %d bytes for %d distinct keys", grown, n)
 
 	// The memory budget caps keys below max_keys.
-	cfg = DefaultConfig()
+	cfg = defaultConfig()
 	cfg.MemoryBudgetMiB = 1
 	e = newEngine(cfg, nil)
 	for i := 0; i < 50_000; i++ {
@@ -475,7 +490,7 @@ func TestBoundedState(t *testing.T) {
 }
 
 func TestIdleExpiry(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.IdleTimeout = time.Hour
 	h := newHarness(t, cfg)
 	h.one(inference("old", t0, time.Second, nil))
@@ -496,7 +511,7 @@ func TestSharedEngineLifecycle(t *testing.T) {
 	f := NewFactory()
 	set := processortest.NewNopSettings(Type)
 	set.ID = component.NewIDWithName(Type, "lifecycle")
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	tp, err := f.CreateTraces(context.Background(), set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	lp, err := f.CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
@@ -514,14 +529,14 @@ func TestSharedEngineLifecycle(t *testing.T) {
 	shared.Unlock()
 	assert.False(t, ok)
 
-	bad := DefaultConfig()
+	bad := defaultConfig()
 	bad.Warmup = 0
 	_, err = f.CreateTraces(context.Background(), set, bad, consumertest.NewNop())
 	assert.ErrorContains(t, err, "warmup")
 }
 
 func TestConcurrentUse(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
+	h := newHarness(t, defaultConfig())
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(2)
@@ -545,7 +560,7 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func TestKeyAttributes(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.KeyAttributes = []string{"deployment.environment"}
 	h := newHarness(t, cfg)
 	for _, env := range []string{"prod", "staging"} {
@@ -566,7 +581,7 @@ func TestKeyAttributes(t *testing.T) {
 }
 
 func TestTelemetry(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.MaxKeys = 3
 	h := newHarness(t, cfg)
 	h.one(load("m", "hf://a", "d1", "safetensors", t0))
@@ -598,31 +613,6 @@ func TestTelemetry(t *testing.T) {
 	assert.Greater(t, got["otelcol_processor_mlxanomaly_evictions/max_keys"], int64(0))
 }
 
-func TestSeriesScorer(t *testing.T) {
-	sc, err := NewSeriesScorer(NABConfig())
-	require.NoError(t, err)
-	rng := rand.New(rand.NewPCG(7, 7))
-	first := -1
-	for i := 0; i < 2000; i++ {
-		v := 10 + rng.NormFloat64()
-		if i >= 1500 {
-			v -= 30 // a level shift to negative values
-		}
-		s, f := sc.Score(t0.Add(time.Duration(i)*5*time.Minute), v)
-		require.True(t, s >= 0 && s <= 1)
-		if i < 100 {
-			require.Zero(t, s, "warm-up")
-		}
-		if f && first < 0 {
-			first = i
-		}
-	}
-	assert.GreaterOrEqual(t, first, 1500, "no flag before the shift")
-	assert.Less(t, first, 1505, "the shift is flagged at once")
-	_, err = NewSeriesScorer(nil)
-	assert.Error(t, err)
-}
-
 func TestFlagTypes(t *testing.T) {
 	assert.Len(t, FlagTypes(), 10)
 	for _, f := range FlagTypes() {
@@ -640,4 +630,37 @@ func TestFastLog(t *testing.T) {
 		x := math.Exp(rng.NormFloat64() * 20)
 		require.InDelta(t, math.Log(x), fastLog(x), 1e-7*math.Max(1, math.Abs(math.Log(x))))
 	}
+}
+
+// A chat model whose duration varies several-fold with its token counts: a 1.8× slowdown for
+// two hours is found on time per output token, and the clean hours before it raise nothing.
+func TestLatencyPerTokenFindsSlowShift(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	rng := rand.New(rand.NewPCG(7, 7))
+	req := func(at time.Time, slow float64) span {
+		out := math.Round(150 * math.Exp(0.8*rng.NormFloat64()))
+		in := math.Round(300 * math.Exp(0.8*rng.NormFloat64()))
+		ttfc := slow * (0.02 + 0.0002*in) * math.Exp(0.1*rng.NormFloat64())
+		tpot := slow * 0.004 * math.Exp(0.1*rng.NormFloat64())
+		d := time.Duration((ttfc + (out+1)*tpot) * float64(time.Second))
+		return inference("m", at, d, map[string]any{"gen_ai.usage.input_tokens": int64(in),
+			"gen_ai.usage.output_tokens": int64(out + 1), "gen_ai.response.time_to_first_chunk": ttfc})
+	}
+	at := t0
+	for i := 0; i < 6*360; i++ { // six hours, one request every 10 s
+		at = at.Add(10 * time.Second)
+		a := h.one(req(at, 1))
+		require.False(t, flagged(a), "clean traffic flagged at %s: %v", at, a)
+	}
+	var got map[string]any
+	shiftStart := at
+	for i := 0; i < 2*360 && got == nil; i++ {
+		at = at.Add(10 * time.Second)
+		if a := h.one(req(at, 1.8)); flagged(a) {
+			got = a
+		}
+	}
+	require.NotNil(t, got, "a 1.8x slowdown for two hours went unflagged")
+	assert.Contains(t, []string{"latency_shift", "latency_spike"}, got[AttrType])
+	assert.Less(t, at.Sub(shiftStart), 10*time.Minute)
 }

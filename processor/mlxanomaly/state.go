@@ -3,7 +3,7 @@ package mlxanomaly // import "github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 import (
 	"unsafe"
 
-	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly/internal/detector"
+	"github.com/otel-mlx/otel-mlx/internal/detector"
 )
 
 // Key kinds: each kind of key holds the state of the detectors that share that key.
@@ -27,6 +27,8 @@ type opState struct {
 	errFast     float32
 	errSlow     float32
 	reqs        uint32
+	latMode     uint8 // what the duration signal measures: latRaw, latWork or latTPOT
+	work        workModel
 	debSpike    detector.Debounce
 	debShift    detector.Debounce
 	debErrBurst detector.Debounce
@@ -51,13 +53,31 @@ type serviceState struct {
 	sources [maxSources]uint64
 	n, pos  uint8
 	deb     detector.Debounce
+	pop     population
+}
+
+// population holds what the callers of one service have in common, the prior of each caller's
+// rate: requests and tokens per caller-interval (sums decayed with event time, so that they
+// follow the service's daily cycle and a change of its audience), and the first two moments of
+// tokens per request, whose ratio is the dispersion of a caller's token count.
+type population struct {
+	reqs, toks, callerIvs float64 // decayed sums over closed caller-intervals
+	last                  int64   // event time of the last update of the sums
+	tok1, tok2            float64 // EWMA of tokens and tokens² per request
+	n                     uint32  // requests seen, saturating
 }
 
 type callerState struct {
-	bucket        int64   // start of the current interval
-	reqs, toks    float64 // counts in the current interval
-	baseReq       float32 // EWMA of per-interval counts
-	baseTok       float32
+	bucket     int64   // start of the current interval
+	reqs, toks float64 // counts in the current interval
+	// The caller's history: requests and tokens (in request units of the service, see
+	// population) of its closed intervals and its exposure in intervals, each decayed by
+	// floodDecay per interval.
+	sReq, sTok, exposure float32
+	// The posteriors of the current interval, set when it opens.
+	req, tok      detector.CountPosterior
+	phi           float32     // tokens per request unit when the interval opened
+	pop           *population // of the caller's service, looked up when an interval opens
 	intervals     uint32
 	debFlood      detector.Debounce
 	debTokenFlood detector.Debounce

@@ -10,6 +10,8 @@ const (
 	AttrKey       = mlxconv.AttrAnomalyKey
 	AttrZScore    = mlxconv.AttrAnomalyZScore
 	AttrBaseline  = mlxconv.AttrAnomalyBaseline
+	AttrObserved  = mlxconv.AttrAnomalyObserved
+	AttrPValue    = mlxconv.AttrAnomalyPValue
 	AttrTechnique = mlxconv.AttrAnomalyAtlasTechnique
 )
 

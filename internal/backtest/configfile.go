@@ -1,10 +1,15 @@
-package mlxanomaly // import "github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
+// Package backtest holds what cmd/mlxbacktest needs of the mlxanomaly processor and a collector
+// does not: the scorer of one plain numeric series (NAB), its configuration, and the loader of a
+// processor configuration file.
+package backtest
 
 import (
 	"fmt"
 	"os"
 
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
 
 // maxConfigBytes bounds a configuration file read by LoadConfigFile.
@@ -13,7 +18,7 @@ const maxConfigBytes = 1 << 20
 // LoadConfigFile reads a processor configuration from a YAML file holding the processor's
 // settings (what goes under `processors: mlxanomaly:` in a collector configuration), applies it
 // over base (the defaults when nil) and validates it.
-func LoadConfigFile(path string, base *Config) (*Config, error) {
+func LoadConfigFile(path string, base *mlxanomaly.Config) (*mlxanomaly.Config, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
