@@ -1,0 +1,51 @@
+# Issue 13: the review report, alert rules, dashboards, detection rules.
+#
+#   make test-review   cmd/mlxreview rendered in headless Chromium (Debian chromium, installed when missing)
+#   make bench-review  one million records reviewed, beside the read and decode floors
+#   make review        the review of the demo's recorded telemetry (REVIEW_IN, REVIEW_OUT)
+#
+# Debian packages are installed with apt-get only when their command is missing, so a warm
+# machine pays nothing. The test output (the rendered report and its screenshot) is kept in
+# build/test-output/.
+
+ALERTS_OUT   := $(CURDIR)/build/test-output
+REVIEW_IN    ?= $(CURDIR)/build/demo/telemetry
+REVIEW_OUT   ?= $(CURDIR)/build/mlxreview.html
+
+# $(call apt_need,COMMAND,PACKAGES): apt-get install PACKAGES when COMMAND is not on PATH.
+define apt_need
+	@command -v $(1) >/dev/null 2>&1 || { \
+	  echo "installing Debian $(2) (for $(1))"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(2) >/dev/null; }
+endef
+
+TEST_EXTRA  += test-review
+BENCH_EXTRA += bench-review
+
+.PHONY: test-review bench-review review mlxreview chromium
+
+mlxreview:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/mlxreview ./cmd/mlxreview
+
+chromium:
+	$(call apt_need,chromium,chromium)
+
+test-review: chromium
+	@mkdir -p $(ALERTS_OUT)/mlxreview
+	@echo "go test (cmd/mlxreview in headless Chromium; report and screenshot in $(ALERTS_OUT)/mlxreview)"
+	@OTELMLX_REQUIRE_CHROMIUM=1 MLXREVIEW_TEST_OUTPUT=$(ALERTS_OUT)/mlxreview \
+	  $(GO) test -count=1 -run 'Chromium' -v ./cmd/mlxreview | grep -E '^(---|ok|FAIL|PASS)|screenshot'
+
+# The 1M-record input is generated once into the temp directory (about a minute).
+bench-review:
+	@out=$$($(GO) test -run '^$$' -bench 'Review1M' -benchtime 1x -timeout 30m ./cmd/mlxreview); echo "$$out"; \
+	echo "$$out" | awk '/Review1M\// { name=$$1; for (i=3;i<NF;i++) { if ($$(i+1)=="s/1M-records") w[name]=$$i; if ($$(i+1)=="cpu-s/1M-records") c[name]=$$i } } \
+	  END { for (n in w) { if (n ~ /review/) r=n; if (n ~ /floor-decode/) d=n; if (n ~ /floor-read/) f=n } \
+	    printf "mlxreview: 1M records in %.2f s wall, %.2f CPU-s (%.2f s on 2 idle cores; issue: <= 10 s)\n", w[r], c[r], c[r]/2; \
+	    printf "floor: pdata JSON decode alone %.2f s wall, %.2f CPU-s; reading the lines alone %.2f s\n", w[d], c[d], w[f]; \
+	    printf "ratio: review / decode floor = %.3f (CPU)\n", c[r]/c[d] }'
+
+review: mlxreview
+	@$(BIN)/mlxreview --html $(REVIEW_OUT) $(REVIEW_IN)
