@@ -3,6 +3,7 @@
 #   make test-review   cmd/mlxreview rendered in headless Chromium (Debian chromium, installed when missing)
 #   make bench-review  one million records reviewed, beside the read and decode floors
 #   make review        the review of the demo's recorded telemetry (REVIEW_IN, REVIEW_OUT)
+#   make test-sigma    Sigma rules: sigma check, tags, conversion to SPL / ES|QL, execution in SQLite
 #
 # Debian packages are installed with apt-get only when their command is missing, so a warm
 # machine pays nothing. The test output (the rendered report and its screenshot) is kept in
@@ -20,10 +21,16 @@ define apt_need
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(2) >/dev/null; }
 endef
 
-TEST_EXTRA  += test-review
+TEST_EXTRA  += test-review test-sigma
+
+# sigma-cli and its backends go into the project's .venv (the one mk/mlx.mk makes); the stamp
+# names the pins, so changing one reinstalls.
+SIGMA_PKGS  := sigma-cli==3.1.0 pysigma==1.5.1 pysigma-backend-splunk==2.1.0 \
+               pysigma-backend-elasticsearch==2.1.1 pysigma-backend-sqlite==2.0.0
+SIGMA_STAMP := $(MLX_VENV)/.otelmlx-sigma-cli-3.1.0-pysigma-1.5.1
 BENCH_EXTRA += bench-review
 
-.PHONY: test-review bench-review review mlxreview chromium
+.PHONY: test-review bench-review review mlxreview chromium sigma-venv test-sigma
 
 mlxreview:
 	@mkdir -p $(BIN)
@@ -46,6 +53,21 @@ bench-review:
 	    printf "mlxreview: 1M records in %.2f s wall, %.2f CPU-s (%.2f s on 2 idle cores; issue: <= 10 s)\n", w[r], c[r], c[r]/2; \
 	    printf "floor: pdata JSON decode alone %.2f s wall, %.2f CPU-s; reading the lines alone %.2f s\n", w[d], c[d], w[f]; \
 	    printf "ratio: review / decode floor = %.3f (CPU)\n", c[r]/c[d] }'
+
+sigma-venv: $(SIGMA_STAMP)
+
+$(SIGMA_STAMP):
+	@test -x $(MLX_PY) || $(MLX_PYTHON) -m venv $(MLX_VENV)
+	@echo "installing $(SIGMA_PKGS) into $(MLX_VENV)"
+	@$(MLX_PY) -m pip install --disable-pip-version-check -q $(SIGMA_PKGS)
+	@touch $@
+
+# Records the security events and findings of scenario traffic (with incidents, and quiet) and
+# runs deploy/sigma/test_sigma.py over them.
+test-sigma: $(SIGMA_STAMP)
+	@mkdir -p $(ALERTS_OUT)/sigma
+	@$(GO) run ./deploy/sigma/eventsgen -out $(ALERTS_OUT)/sigma
+	@$(MLX_PY) deploy/sigma/test_sigma.py $(ALERTS_OUT)/sigma
 
 review: mlxreview
 	@$(BIN)/mlxreview --html $(REVIEW_OUT) $(REVIEW_IN)
