@@ -3,6 +3,7 @@
 #   make test-review   cmd/mlxreview rendered in headless Chromium (Debian chromium, installed when missing)
 #   make bench-review  one million records reviewed, beside the read and decode floors
 #   make review        the review of the demo's recorded telemetry (REVIEW_IN, REVIEW_OUT)
+#   make test-prometheus  promtool check + unit tests of deploy/prometheus (Debian prometheus when missing)
 #   make test-sigma    Sigma rules: sigma check, tags, conversion to SPL / ES|QL, execution in SQLite
 #
 # Debian packages are installed with apt-get only when their command is missing, so a warm
@@ -21,7 +22,7 @@ define apt_need
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(2) >/dev/null; }
 endef
 
-TEST_EXTRA  += test-review test-sigma
+TEST_EXTRA  += test-review test-sigma test-prometheus
 
 # sigma-cli and its backends go into the project's .venv (the one mk/mlx.mk makes); the stamp
 # names the pins, so changing one reinstalls.
@@ -30,7 +31,7 @@ SIGMA_PKGS  := sigma-cli==3.1.0 pysigma==1.5.1 pysigma-backend-splunk==2.1.0 \
 SIGMA_STAMP := $(MLX_VENV)/.otelmlx-sigma-cli-3.1.0-pysigma-1.5.1
 BENCH_EXTRA += bench-review
 
-.PHONY: test-review bench-review review mlxreview chromium sigma-venv test-sigma
+.PHONY: test-review bench-review review mlxreview chromium sigma-venv test-sigma prometheus-tools test-prometheus
 
 mlxreview:
 	@mkdir -p $(BIN)
@@ -68,6 +69,13 @@ test-sigma: $(SIGMA_STAMP)
 	@mkdir -p $(ALERTS_OUT)/sigma
 	@$(GO) run ./deploy/sigma/eventsgen -out $(ALERTS_OUT)/sigma
 	@$(MLX_PY) deploy/sigma/test_sigma.py $(ALERTS_OUT)/sigma
+
+prometheus-tools:
+	$(call apt_need,promtool,prometheus)
+
+test-prometheus: prometheus-tools
+	@promtool check rules deploy/prometheus/mlx-alerts.yml
+	@promtool test rules deploy/prometheus/mlx-alerts.test.yml
 
 review: mlxreview
 	@$(BIN)/mlxreview --html $(REVIEW_OUT) $(REVIEW_IN)
