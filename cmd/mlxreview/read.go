@@ -173,9 +173,6 @@ func readFile(name string, ch chan<- batch, progress *atomic.Int64) error {
 		case errors.Is(err, errLineTooLong):
 			b.lines = append(b.lines, nil) // the decoder reports it with its line number
 		case err == nil || errors.Is(err, io.EOF):
-			if line == nil {
-				line = []byte{}
-			}
 			b.lines = append(b.lines, line)
 			size += len(line)
 		default:
@@ -194,8 +191,8 @@ func readFile(name string, ch chan<- batch, progress *atomic.Int64) error {
 
 var errLineTooLong = fmt.Errorf("line longer than %d bytes", maxLine)
 
-// readLine returns one line without its newline, as a fresh slice. io.EOF comes with the
-// last line when it has no newline. A line over maxLine is consumed and reported as
+// readLine returns one line without its newline, as a fresh non-nil slice. io.EOF comes with
+// the last line when it has no newline. A line over maxLine is consumed and reported as
 // errLineTooLong.
 func readLine(br *bufio.Reader) ([]byte, error) {
 	var buf []byte
@@ -215,8 +212,8 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 			continue
 		}
 		buf = bytes.TrimRight(buf, "\r\n")
-		if err == nil && len(buf) == 0 {
-			return buf, nil
+		if buf == nil {
+			buf = []byte{} // nil marks a line that was too long
 		}
 		return buf, err
 	}
