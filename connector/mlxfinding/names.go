@@ -1,30 +1,32 @@
 package mlxfinding // import "github.com/otel-mlx/otel-mlx/connector/mlxfinding"
 
-// Contract names the connector reads and writes (docs/DATA-CONTRACT.md, "Findings"). They move
-// to instrumentation/mlxconv/finding.go once the contract package exists.
+import "github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
+
+// Contract names the connector reads and writes (docs/DATA-CONTRACT.md, "Findings"), from the
+// contract package where it has them.
 const (
 	// EventName is the EventName of every finding log record.
-	EventName = "mlx.anomaly.detected"
-
-	attrFlag      = "mlxanomaly.flag"
-	attrType      = "mlxanomaly.type"
-	attrKey       = "mlxanomaly.key"
-	attrScore     = "mlxanomaly.score"
-	attrObserved  = "mlxanomaly.observed"
-	attrBaseline  = "mlxanomaly.baseline"
-	attrZScore    = "mlxanomaly.zscore"
-	attrPValue    = "mlxanomaly.p_value"
-	attrTechnique = "mlxanomaly.atlas.technique"
-
-	attrService = "service.name"
-	attrModel   = "gen_ai.request.model"
-	attrCaller  = "enduser.pseudo.id"
-	attrDigest  = "mlx.model.sha256"
-	attrSource  = "mlx.model.source"
-	attrClient  = "client.address"
-
+	EventName = mlxconv.EventAnomalyDetected
 	// AttrItem names what fired: the span name or the event name of the flagged item.
-	AttrItem = "mlx.finding.item"
+	AttrItem = mlxconv.AttrFindingItem
+
+	attrFlag      = mlxconv.AttrAnomalyFlag
+	attrType      = mlxconv.AttrAnomalyType
+	attrKey       = mlxconv.AttrAnomalyKey
+	attrScore     = mlxconv.AttrAnomalyScore
+	attrBaseline  = mlxconv.AttrAnomalyBaseline
+	attrZScore    = mlxconv.AttrAnomalyZScore
+	attrTechnique = mlxconv.AttrAnomalyAtlasTechnique
+	// The processor's evidence attributes (issue 12 adds their constants to mlxconv).
+	attrObserved = "mlxanomaly.observed"
+	attrPValue   = "mlxanomaly.p_value"
+
+	attrService = "service.name" // a resource attribute, outside the MLX contract
+	attrModel   = mlxconv.AttrGenAIRequestModel
+	attrCaller  = mlxconv.AttrEnduserPseudoID
+	attrClient  = mlxconv.AttrClientAddress
+	attrDigest  = mlxconv.AttrModelSHA256
+	attrSource  = mlxconv.AttrModelSource
 )
 
 // copied are the attributes a finding takes from the flagged item when present, in this
