@@ -4,6 +4,8 @@
 #   make bench-review  one million records reviewed, beside the read and decode floors
 #   make review        the review of the demo's recorded telemetry (REVIEW_IN, REVIEW_OUT)
 #   make test-prometheus  promtool check + unit tests of deploy/prometheus (Debian prometheus when missing)
+#   make test-alerts   alert rules end to end: otelcol-mlx, Prometheus, Alertmanager (Debian packages)
+#   make demo-review   the review report of the demo's recorded telemetry (part of make demo)
 #   make test-sigma    Sigma rules: sigma check, tags, conversion to SPL / ES|QL, execution in SQLite
 #
 # Debian packages are installed with apt-get only when their command is missing, so a warm
@@ -22,7 +24,8 @@ define apt_need
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(2) >/dev/null; }
 endef
 
-TEST_EXTRA  += test-review test-sigma test-prometheus
+TEST_EXTRA  += test-review test-sigma test-prometheus test-alerts
+DEMO_EXTRA  += demo-review
 
 # sigma-cli and its backends go into the project's .venv (the one mk/mlx.mk makes); the stamp
 # names the pins, so changing one reinstalls.
@@ -31,7 +34,7 @@ SIGMA_PKGS  := sigma-cli==3.1.0 pysigma==1.5.1 pysigma-backend-splunk==2.1.0 \
 SIGMA_STAMP := $(MLX_VENV)/.otelmlx-sigma-cli-3.1.0-pysigma-1.5.1
 BENCH_EXTRA += bench-review
 
-.PHONY: test-review bench-review review mlxreview chromium sigma-venv test-sigma prometheus-tools test-prometheus
+.PHONY: test-review bench-review review mlxreview chromium sigma-venv test-sigma prometheus-tools test-prometheus alertmanager-tools test-alerts demo-review
 
 mlxreview:
 	@mkdir -p $(BIN)
@@ -76,6 +79,24 @@ prometheus-tools:
 test-prometheus: prometheus-tools
 	@promtool check rules deploy/prometheus/mlx-alerts.yml
 	@promtool test rules deploy/prometheus/mlx-alerts.test.yml
+
+alertmanager-tools: prometheus-tools
+	$(call apt_need,prometheus-alertmanager,prometheus-alertmanager)
+
+# The alerting path end to end on the built distribution; its scrape then feeds the dashboard
+# test (every metric the dashboards and rules read must be exported).
+test-alerts: alertmanager-tools $(OTELCOL)
+	@mkdir -p $(BIN) $(ALERTS_OUT)
+	@$(GO) build -o $(BIN)/sendscenario ./deploy/prometheus/sendscenario
+	@python3 deploy/prometheus/e2e.py --otelcol $(OTELCOL) --sender $(BIN)/sendscenario --scrape-out $(ALERTS_OUT)/otelcol-scrape.txt
+	@echo "go test (deploy/grafana/gen against the scrape of the running collector)"
+	@cd deploy/grafana/gen && OTELMLX_SCRAPE_FILE=$(ALERTS_OUT)/otelcol-scrape.txt $(GO) test -count=1 -run Metrics -v . | grep -E '^(---|ok|FAIL)'
+
+# The demo ends with the review of what the distribution recorded (its observability destination
+# holds every span and event; the security destination repeats the flagged ones).
+demo-review: demo-otelcol mlxreview
+	@$(BIN)/mlxreview --html $(CURDIR)/build/demo-otelcol/mlxreview.html $(CURDIR)/build/demo-otelcol/data/observability | tail -n 25
+	@echo "review report: $(CURDIR)/build/demo-otelcol/mlxreview.html"
 
 review: mlxreview
 	@$(BIN)/mlxreview --html $(REVIEW_OUT) $(REVIEW_IN)

@@ -97,8 +97,9 @@ func TestPromQLParses(t *testing.T) {
 }
 
 // scrapedNames reads the metric names of a Prometheus text exposition: a live scrape of a
-// running otelcol-mlx (OTELMLX_SCRAPE_URL, set by `make test-dashboards`) or the recorded one
-// in testdata/scrape.txt (`make record-scrape` writes it from a running collector).
+// running otelcol-mlx: live (OTELMLX_SCRAPE_URL), kept by the alerting end-to-end test
+// (OTELMLX_SCRAPE_FILE, set by `make test-alerts`), or recorded in testdata/scrape.txt (a copy
+// of the file `make test-alerts` keeps in build/test-output/otelcol-scrape.txt).
 func scrapedNames(t *testing.T) (map[string]bool, string) {
 	var r io.Reader
 	src := os.Getenv("OTELMLX_SCRAPE_URL")
@@ -111,10 +112,13 @@ func scrapedNames(t *testing.T) (map[string]bool, string) {
 		defer resp.Body.Close()
 		r = resp.Body
 	} else {
-		src = filepath.Join("testdata", "scrape.txt")
+		src = os.Getenv("OTELMLX_SCRAPE_FILE")
+		if src == "" {
+			src = filepath.Join("testdata", "scrape.txt")
+		}
 		f, err := os.Open(src)
 		if err != nil {
-			t.Skipf("no scrape of a running collector: set OTELMLX_SCRAPE_URL or record %s with `make record-scrape` (%v)", src, err)
+			t.Skipf("no scrape of a running collector: set OTELMLX_SCRAPE_URL or OTELMLX_SCRAPE_FILE, or copy the scrape `make test-alerts` keeps to %s (%v)", src, err)
 		}
 		defer f.Close()
 		r = f
