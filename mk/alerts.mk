@@ -89,6 +89,7 @@ test-alerts: alertmanager-tools $(OTELCOL)
 	@mkdir -p $(BIN) $(ALERTS_OUT)
 	@$(GO) build -o $(BIN)/sendscenario ./deploy/prometheus/sendscenario
 	@python3 deploy/prometheus/e2e.py --otelcol $(OTELCOL) --sender $(BIN)/sendscenario --scrape-out $(ALERTS_OUT)/otelcol-scrape.txt
+	@python3 connector/mlxfinding/ecs_check.py --otelcol $(OTELCOL)
 	@echo "go test (deploy/grafana/gen against the scrape of the running collector)"
 	@cd deploy/grafana/gen && OTELMLX_SCRAPE_FILE=$(ALERTS_OUT)/otelcol-scrape.txt $(GO) test -count=1 -run Metrics -v . | grep -E '^(---|ok|FAIL)'
 
