@@ -106,8 +106,20 @@ def main():
                    OTELCOL_MLX_PROMETHEUS_ENDPOINT="127.0.0.1:%d" % p["prom_exp"],
                    OTELCOL_MLX_TELEMETRY_PORT=str(p["telemetry"]),
                    OTELCOL_MLX_DATA_DIR=os.path.join(work, "otelcol-data"),
-                   OTELCOL_MLX_METRICS_FLUSH_INTERVAL="1s")
-        start("otelcol", [os.path.abspath(args.otelcol), "--config", os.path.join(ROOT, "otelcol-config.yaml")], env)
+                   OTELCOL_MLX_METRICS_FLUSH_INTERVAL="1s",
+                   OTELCOL_MLX_METAL_INTERVAL="1s")
+        # GPU metrics: the macOS overlay's mlxmetal receiver, on Linux from a captured ioreg plist.
+        with open(os.path.join(work, "metal-file.yaml"), "w") as f:
+            f.write("""receivers:
+  mlxmetal:
+    source: file
+    file:
+      path: %s
+      memory_limit_bytes: 17179869184
+""" % os.path.join(ROOT, "receiver", "mlxmetal", "testdata", "ioreg", "m1_busy.plist"))
+        start("otelcol", [os.path.abspath(args.otelcol), "--config", os.path.join(ROOT, "otelcol-config.yaml"),
+                          "--config", os.path.join(ROOT, "otelcol-config.macos.yaml"),
+                          "--config", os.path.join(work, "metal-file.yaml")], env)
         wait_http("http://127.0.0.1:%d/" % p["health"])
 
         with open(os.path.join(work, "alertmanager.yml"), "w") as f:
@@ -164,7 +176,11 @@ scrape_configs:
                 break
             time.sleep(1)
         if args.scrape_out:
-            data = wait_http("http://127.0.0.1:%d/metrics" % p["prom_exp"])
+            for _ in range(30):
+                data = wait_http("http://127.0.0.1:%d/metrics" % p["prom_exp"])
+                if b"hw_gpu_utilization" in data:
+                    break
+                time.sleep(1)
             with open(args.scrape_out, "wb") as f:
                 f.write(data)
         missing = sorted(set(EXPECTED) - set(seen))
