@@ -16,7 +16,7 @@ OTELCOL_SRC    := $(CURDIR)/build/otelcol-mlx
 # What the binary is made of: the config, the build script, and the root module's (and the
 # instrumentation module's) non-test Go sources.
 OTELCOL_INPUTS := builder-config.yaml scripts/otelcol/build.sh go.mod go.sum \
-  $(shell find processor receiver internal instrumentation -name '*.go' -not -name '*_test.go' 2>/dev/null) \
+  $(shell find processor receiver connector internal instrumentation -name '*.go' -not -name '*_test.go' 2>/dev/null) \
   $(wildcard instrumentation/go.mod instrumentation/go.sum)
 BACKENDS_DIR   := $(CURDIR)/test/backends
 JAEGER         := $(BIN)/jaeger
