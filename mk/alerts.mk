@@ -95,7 +95,9 @@ test-alerts: alertmanager-tools $(OTELCOL)
 
 # The demo ends with the review of what the distribution recorded (its observability destination
 # holds every span and event; the security destination repeats the flagged ones).
-demo-review: demo-otelcol mlxreview
+# It runs last: its prerequisites are every other demo step (expanded after all mk files are read).
+.SECONDEXPANSION:
+demo-review: $$(filter-out demo-review,$$(DEMO_EXTRA)) mlxreview
 	@$(BIN)/mlxreview --html $(CURDIR)/build/demo-otelcol/mlxreview.html $(CURDIR)/build/demo-otelcol/data/observability | tail -n 25
 	@echo "review report: $(CURDIR)/build/demo-otelcol/mlxreview.html"
 
