@@ -1,0 +1,3 @@
+module github.com/otel-mlx/otel-mlx/test/e2e
+
+go 1.26.0
