@@ -52,11 +52,11 @@ func writeScenario(tb testing.TB, path string, sc scenario.Config, gz bool) trut
 	tc, _ := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error { lastT = td; return nil })
 	lc, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error { lastL = ld; return nil })
 	ctx := context.Background()
-	tp, err := fac.CreateTraces(ctx, set, mlxanomaly.DefaultConfig(), tc)
+	tp, err := fac.CreateTraces(ctx, set, mlxanomaly.NewFactory().CreateDefaultConfig(), tc)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	lp, err := fac.CreateLogs(ctx, set, mlxanomaly.DefaultConfig(), lc)
+	lp, err := fac.CreateLogs(ctx, set, mlxanomaly.NewFactory().CreateDefaultConfig(), lc)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -27,9 +27,9 @@ func TestScenarioOneFindingPerOnset(t *testing.T) {
 	traceSink, logSink, findings := &consumertest.TracesSink{}, &consumertest.LogsSink{}, &consumertest.LogsSink{}
 	pf, cf := mlxanomaly.NewFactory(), NewFactory()
 	pset := processortest.NewNopSettings(mlxanomaly.Type)
-	tp, err := pf.CreateTraces(ctx, pset, mlxanomaly.DefaultConfig(), traceSink)
+	tp, err := pf.CreateTraces(ctx, pset, mlxanomaly.NewFactory().CreateDefaultConfig(), traceSink)
 	require.NoError(t, err)
-	lp, err := pf.CreateLogs(ctx, pset, mlxanomaly.DefaultConfig(), logSink)
+	lp, err := pf.CreateLogs(ctx, pset, mlxanomaly.NewFactory().CreateDefaultConfig(), logSink)
 	require.NoError(t, err)
 	cset := connectortest.NewNopSettings(Type)
 	t2l, err := cf.CreateTracesToLogs(ctx, cset, cf.CreateDefaultConfig(), findings)

@@ -116,11 +116,11 @@ func record(sc scenario.Config, from time.Time, path string) (int, error) {
 	})
 	pf := mlxanomaly.NewFactory()
 	pset := processortest.NewNopSettings(mlxanomaly.Type)
-	tp, err := pf.CreateTraces(ctx, pset, mlxanomaly.DefaultConfig(), t2l)
+	tp, err := pf.CreateTraces(ctx, pset, mlxanomaly.NewFactory().CreateDefaultConfig(), t2l)
 	if err != nil {
 		return 0, err
 	}
-	lp, err := pf.CreateLogs(ctx, pset, mlxanomaly.DefaultConfig(), logsOut)
+	lp, err := pf.CreateLogs(ctx, pset, mlxanomaly.NewFactory().CreateDefaultConfig(), logsOut)
 	if err != nil {
 		return 0, err
 	}
