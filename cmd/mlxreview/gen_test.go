@@ -70,7 +70,7 @@ func writeScenario(tb testing.TB, path string, sc scenario.Config, gz bool) trut
 	defer tp.Shutdown(ctx)
 	defer lp.Shutdown(ctx)
 	s := scenario.Generate(sc)
-	for _, r := range s.Records {
+	for _, r := range s.All() {
 		if r.Kind == scenario.PolicyDenied {
 			tr.denials++
 		}
