@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sanitize"
 )
 
 // PolicyError is returned by Load when an enforcing policy denies a model. The caller's load
@@ -44,6 +46,10 @@ func Reject(reason string) error { return fmt.Errorf("%w: %s", ErrRejected, reas
 // mlx.resource.exhausted in addition to the failure event.
 var ErrResourceExhausted = errors.New("resource exhausted")
 
+// maxErrorType bounds an error.type chosen by the error: it is a metric attribute and must stay
+// short.
+const maxErrorType = 128
+
 // errorTyper lets an error choose its own error.type value.
 type errorTyper interface{ ErrorType() string }
 
@@ -73,7 +79,9 @@ func errorTypeOf(err error) string {
 	case errors.Is(err, ErrResourceExhausted):
 		return "resource_exhausted"
 	case errors.As(err, &et):
-		return et.ErrorType()
+		// The error's own value comes from code outside this package and may carry text
+		// from outside the process: it is bounded and escaped like any other string.
+		return sanitize.String(et.ErrorType(), maxErrorType)
 	}
 	return fmt.Sprintf("%T", err)
 }
