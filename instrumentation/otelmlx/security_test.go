@@ -124,5 +124,3 @@ func TestRetainedMemoryIsBoundedInBytes(t *testing.T) {
 	runtime.KeepAlive(h)
 	runtime.KeepAlive(in)
 }
-
-
