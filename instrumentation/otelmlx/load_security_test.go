@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -87,13 +86,6 @@ func TestKnownMismatchRefusesBeforeLoader(t *testing.T) {
 				t.Fatalf("loader called %d times, want %d", calls, want)
 			}
 		})
-	}
-}
-
-func mkfifo(t *testing.T, p string) {
-	t.Helper()
-	if err := syscall.Mkfifo(p, 0o600); err != nil {
-		t.Skip("mkfifo:", err)
 	}
 }
 
