@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sanitize"
 )
 
@@ -50,10 +53,10 @@ var ErrResourceExhausted = errors.New("resource exhausted")
 // short.
 const maxErrorType = 128
 
-// errorTyper lets an error choose its own error.type value.
-type errorTyper interface{ ErrorType() string }
-
-// errorType maps an error to a low-cardinality error.type value.
+// errorType maps an error to a low-cardinality error.type value: the project's own values
+// first, then semconv's rule (an ErrorType() string method anywhere in the chain, else the
+// type of the innermost error under fmt wrapping, so a wrapped *fs.PathError is recorded as
+// *fs.PathError and not as the wrapper's type).
 func errorType(err error) string {
 	if err == nil {
 		return ""
@@ -64,26 +67,23 @@ func errorType(err error) string {
 func errorTypeOf(err error) string {
 	var pe *PolicyError
 	var ie *IntegrityError
-	var et errorTyper
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "context_canceled"
+		return mlxconv.ErrorTypeContextCanceled
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
+		return mlxconv.ErrorTypeTimeout
 	case errors.As(err, &pe):
-		return "policy_denied"
+		return mlxconv.ErrorTypePolicyDenied
 	case errors.As(err, &ie):
-		return "integrity_mismatch"
+		return mlxconv.ErrorTypeIntegrityMismatch
 	case errors.Is(err, ErrRejected):
-		return "rejected"
+		return mlxconv.ErrorTypeRejected
 	case errors.Is(err, ErrResourceExhausted):
-		return "resource_exhausted"
-	case errors.As(err, &et):
-		// The error's own value comes from code outside this package and may carry text
-		// from outside the process: it is bounded and escaped like any other string.
-		return sanitize.String(et.ErrorType(), maxErrorType)
+		return mlxconv.ErrorTypeResourceExhausted
 	}
-	return fmt.Sprintf("%T", err)
+	// A value chosen by the error comes from code outside this package and may carry text from
+	// outside the process: it is bounded and escaped like any other string.
+	return sanitize.String(semconv.ErrorType(err).Value.AsString(), maxErrorType)
 }
 
 func isResourceExhausted(err error) bool {
@@ -94,4 +94,4 @@ func isResourceExhausted(err error) bool {
 type panicError struct{ v any }
 
 func (p panicError) Error() string     { return fmt.Sprintf("panic: %v", p.v) }
-func (p panicError) ErrorType() string { return "panic" }
+func (p panicError) ErrorType() string { return mlxconv.ErrorTypePanic }

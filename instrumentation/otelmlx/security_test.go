@@ -15,7 +15,7 @@ func TestOperationAndErrorTypeAreSanitized(t *testing.T) {
 	h := newHarness(t, WithMaxAttributeLength(64))
 	op := "chat\r\nINFO forged\x1b[31m\u2060" + strings.Repeat("o", 300)
 	Infer(context.Background(), h.in, Request{Operation: op, Model: "m"}, func(context.Context) (int, Response, error) {
-		return 0, Response{}, typedErr{"bad\r\ntype\x1b[0m\u202e" + strings.Repeat("t", 5000)}
+		return 0, Response{}, hostileTypedErr{"bad\r\ntype\x1b[0m\u202e" + strings.Repeat("t", 5000)}
 	})
 	s := h.onlySpan(t)
 	check := func(where, v string) {
@@ -42,10 +42,10 @@ func TestOperationAndErrorTypeAreSanitized(t *testing.T) {
 	}
 }
 
-type typedErr struct{ t string }
+type hostileTypedErr struct{ t string }
 
-func (e typedErr) Error() string     { return "typed failure" }
-func (e typedErr) ErrorType() string { return e.t }
+func (e hostileTypedErr) Error() string     { return "typed failure" }
+func (e hostileTypedErr) ErrorType() string { return e.t }
 
 // Issue 10 item 14: Infer records at most as many finish reasons as the transport keeps.
 func TestFinishReasonsAreCapped(t *testing.T) {
@@ -114,7 +114,7 @@ func TestRetainedMemoryIsBoundedInBytes(t *testing.T) {
 			model := strings.Repeat("m", 1<<20) + fmt.Sprint(i)
 			Infer(context.Background(), in, Request{Operation: strings.Repeat("o", 64<<10), Model: model},
 				func(context.Context) (int, Response, error) {
-					return 0, Response{}, typedErr{strings.Repeat("e", 64<<10) + fmt.Sprint(i)}
+					return 0, Response{}, hostileTypedErr{strings.Repeat("e", 64<<10) + fmt.Sprint(i)}
 				})
 		}
 	})

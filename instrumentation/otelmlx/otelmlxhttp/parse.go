@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/jsonexact"
 )
@@ -345,7 +346,7 @@ func (a *accumulator) add(d *responseDoc, sanitize func(string) string) {
 		}
 	}
 	if len(d.Error) > 0 && string(d.Error) != "null" && a.failure == "" {
-		a.failure = "server_error"
+		a.failure = mlxconv.ErrorTypeServerError
 	}
 	if r := d.Resp; r != nil {
 		a.addResponse(d.Type, r, sanitize)

@@ -16,6 +16,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
 )
 
@@ -86,7 +87,7 @@ func TestResponsesAPIStream(t *testing.T) {
 	if a["gen_ai.usage.input_tokens"].AsInt64() != 11 || a["gen_ai.usage.output_tokens"].AsInt64() != 2 || a["gen_ai.response.id"].AsString() != "resp_1" {
 		t.Fatalf("usage or id not read from response.completed: %v", spans[0].Attributes())
 	}
-	if a["gen_ai.server.time_to_first_token"].AsFloat64() <= 0 {
+	if a[mlxconv.AttrGenAIResponseTimeToFirstChunk].AsFloat64() <= 0 {
 		t.Fatalf("no time to first token from output_text deltas: %v", spans[0].Attributes())
 	}
 }

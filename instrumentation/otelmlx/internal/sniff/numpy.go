@@ -101,6 +101,7 @@ func npz(r io.ReaderAt, size int64) (Result, error) {
 	}
 	unsafe := false
 	arrays := 0
+	other := "" // the first member that is not an array
 	for _, f := range zr.File {
 		name := f.Name
 		if strings.HasSuffix(name, "/") {
@@ -121,8 +122,15 @@ func npz(r io.ReaderAt, size int64) (Result, error) {
 			unsafe = unsafe || u
 			arrays++
 		default:
-			return Result{Format: Unknown, Detail: fmt.Sprintf("zip member %q is not a .npy array", clip(name))}, nil
+			// Keep looking: a pickle in a later member (PyTorch's archive/data.pkl beside its
+			// storages) makes the whole archive pickle, whatever order the members come in.
+			if other == "" {
+				other = name
+			}
 		}
+	}
+	if other != "" {
+		return Result{Format: Unknown, Detail: fmt.Sprintf("zip member %q is not a .npy array", clip(other))}, nil
 	}
 	return Result{Format: NPZ, Unsafe: unsafe, Detail: fmt.Sprintf("%d arrays", arrays)}, nil
 }
