@@ -59,7 +59,9 @@ var criticalModules = set(
 	"_pickle", "dill", "shelve", "bdb", "pdb", "shutil", "asyncio", "popen2", "platform",
 	"pydoc", "timeit", "profile", "cProfile", "trace", "types", "builtins.__dict__", "gc",
 	"inspect", "threading", "_thread", "signal", "sysconfig", "site", "venv", "ensurepip",
-	"zipimport", "pkgutil", "distutils", "setuptools", "pip",
+	"zipimport", "pkgutil", "distutils", "setuptools", "pip", "doctest", "idlelib", "lib2to3",
+	"test", "cloudpickle", "_osx_support", "_aix_support", "_pyrepl", "numpy.f2py",
+	"numpy.testing._private.utils",
 )
 
 // Single names that execute code or resolve arbitrary attributes.
@@ -68,7 +70,12 @@ var criticalNames = set(
 	"builtins.getattr", "builtins.setattr", "builtins.delattr", "builtins.__import__",
 	"builtins.apply", "builtins.breakpoint", "builtins.globals", "builtins.locals",
 	"builtins.vars", "builtins.input", "builtins.reload", "builtins.file",
-	"operator.attrgetter", "operator.methodcaller", "operator.call", "functools.reduce",
+	"operator.attrgetter", "operator.methodcaller", "operator.call", "operator.itemgetter",
+	"_operator.attrgetter", "_operator.methodcaller", "_operator.call", "_operator.itemgetter",
+	"functools.reduce", "functools.partial", "functools.partialmethod",
+	"uuid._get_command_stdout", "uuid._popen", "torch.utils.collect_env.run",
+	"torch.jit.unsupported_tensor_ops.execWrapper", "torch.utils._config_module.ConfigModule.load_config",
+	"torch.utils.data.datapipes.utils.decoder.basichandlers", "torch._dynamo.guards.GuardBuilder.get",
 	"numpy.testing._private.utils.runstring", "numpy.load", "numpy.lib.npyio.load",
 	"torch.load", "torch.serialization.load", "torch._inductor.codecache.compile_file",
 	"torch.hub.load", "torch.hub.load_state_dict_from_url", "torch.jit.load",
@@ -82,7 +89,7 @@ var highModules = set(
 	"xmlrpc", "socketserver", "asynchat", "asyncore", "io", "_io", "pathlib", "tempfile", "glob",
 	"fileinput", "zipfile", "tarfile", "gzip", "bz2", "lzma", "mmap", "sqlite3", "dbm",
 	"linecache", "filecmp", "fcntl", "select", "selectors", "mailbox", "wave", "aifc",
-	"sunau", "netrc", "logging",
+	"sunau", "netrc", "logging", "uuid",
 )
 
 // Known data reconstruction: what PyTorch, NumPy and plain containers pickle to.
@@ -119,7 +126,7 @@ var lowNames = set(
 	"_codecs.encode", "datetime.datetime", "datetime.date", "datetime.time",
 	"datetime.timedelta", "datetime.timezone", "decimal.Decimal", "fractions.Fraction",
 	"argparse.Namespace", "pathlib.PosixPath", "pathlib.PurePosixPath", "pathlib.WindowsPath",
-	"pathlib.PureWindowsPath", "pathlib.Path",
+	"pathlib.PureWindowsPath", "pathlib.Path", "uuid.UUID",
 )
 
 // lowModules are modules every name of which is a data type (NumPy's dtype classes).
