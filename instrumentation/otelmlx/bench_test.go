@@ -168,9 +168,9 @@ func sdkFloor(b *testing.B, audit bool) {
 		v, _, _ := work(sctx)
 		sink += v
 		end := time.Now()
-		in.opDuration.Record(sctx, end.Sub(start).Seconds(), s.okOpt...)
-		in.tokenUsage.Record(sctx, 12, s.inputOpt...)
-		in.tokenUsage.Record(sctx, 34, s.outputOpt...)
+		in.opDuration.Inst().Record(sctx, end.Sub(start).Seconds(), s.okOpt...)
+		in.tokenUsage.Inst().Record(sctx, 12, s.inputOpt...)
+		in.tokenUsage.Inst().Record(sctx, 34, s.outputOpt...)
 		span.SetAttributes(attrs...)
 		span.End()
 		if audit {

@@ -632,7 +632,7 @@ func TestStreamingInference(t *testing.T) {
 		t.Fatalf("kind %v", s.SpanKind())
 	}
 	m := attrMap(s.Attributes())
-	if m["gen_ai.server.time_to_first_token"].AsFloat64() <= 0 || !m["mlx.usage.estimated"].AsBool() || !m["mlx.model.switch"].AsBool() || m["server.port"].AsInt64() != 8080 {
+	if m["gen_ai.response.time_to_first_chunk"].AsFloat64() <= 0 || !m["mlx.usage.estimated"].AsBool() || !m["mlx.model.switch"].AsBool() || m["server.port"].AsInt64() != 8080 {
 		t.Fatalf("attrs %v", m)
 	}
 	if _, ok := m["error.type"]; ok {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
 )
 
@@ -26,9 +27,9 @@ const (
 // String returns "cpu" or "gpu", the values of mlx.device.
 func (d Device) String() string {
 	if d == GPU {
-		return "gpu"
+		return mlxconv.DeviceGPU
 	}
-	return "cpu"
+	return mlxconv.DeviceCPU
 }
 
 // Format is a weight file format.
@@ -37,10 +38,10 @@ type Format string
 // Formats the shim loads. FormatAuto sniffs the format from the first bytes of the file.
 const (
 	FormatAuto        Format = ""
-	FormatSafetensors Format = "safetensors"
-	FormatGGUF        Format = "gguf"
-	FormatNPZ         Format = "npz"
-	FormatNPY         Format = "npy"
+	FormatSafetensors Format = mlxconv.FormatSafetensors
+	FormatGGUF        Format = mlxconv.FormatGGUF
+	FormatNPZ         Format = mlxconv.FormatNPZ
+	FormatNPY         Format = mlxconv.FormatNPY
 )
 
 // Stats are MLX allocator statistics in bytes.

@@ -271,7 +271,7 @@ func TestMLXServerStreaming(t *testing.T) {
 			if a["gen_ai.response.id"].AsString() != id {
 				t.Errorf("response id %q, stream said %q", a["gen_ai.response.id"].AsString(), id)
 			}
-			if ttft := a["gen_ai.server.time_to_first_token"].AsFloat64(); ttft <= 0 || ttft > spans[0].EndTime().Sub(spans[0].StartTime()).Seconds() {
+			if ttft := a["gen_ai.response.time_to_first_chunk"].AsFloat64(); ttft <= 0 || ttft > spans[0].EndTime().Sub(spans[0].StartTime()).Seconds() {
 				t.Errorf("time to first token %v", ttft)
 			}
 			got := a["gen_ai.usage.output_tokens"].AsInt64()

@@ -76,7 +76,7 @@ func TestStreamIsNotBuffered(t *testing.T) {
 	if a["gen_ai.usage.output_tokens"].AsInt64() != 1 || !a["mlx.usage.estimated"].AsBool() {
 		t.Fatalf("chunk count: %v", spans[0].Attributes())
 	}
-	if a["gen_ai.server.time_to_first_token"].AsFloat64() <= 0 {
+	if a["gen_ai.response.time_to_first_chunk"].AsFloat64() <= 0 {
 		t.Fatalf("no time to first token: %v", spans[0].Attributes())
 	}
 }
