@@ -146,11 +146,24 @@ func (p *Policy) checkSource(uri string) string {
 			if globMatch(pat, uri) {
 				return ""
 			}
-		} else if strings.HasPrefix(uri, pat) {
+		} else if prefixMatch(pat, uri) {
 			return ""
 		}
 	}
 	return RuleSourceAllowed
+}
+
+// prefixMatch matches a prefix at a boundary: a prefix that does not end in '/' matches the
+// URI itself and what lies below it ('/'), a revision ('@') or a query ('?'), so that
+// file:///srv/allowed never admits file:///srv/allowed-evil/.
+func prefixMatch(pat, uri string) bool {
+	if !strings.HasPrefix(uri, pat) {
+		return false
+	}
+	if len(uri) == len(pat) || strings.HasSuffix(pat, "/") {
+		return true
+	}
+	return strings.IndexByte("/@?", uri[len(pat)]) >= 0
 }
 
 // checkFormat returns the rule that denies the format, or "".

@@ -70,6 +70,20 @@ func (m *Manifest) Unsafe() bool {
 	return false
 }
 
+// Detail says why the model is unsafe: the first unsafe file and what the sniffer found in it
+// (a pickle's protocol, a polyglot, an object array). Empty for a safe model.
+func (m *Manifest) Detail() string {
+	for _, file := range m.Files {
+		if file.Sniff.Unsafe {
+			if file.Sniff.Detail == "" {
+				return file.Rel
+			}
+			return file.Rel + ": " + file.Sniff.Detail
+		}
+	}
+	return ""
+}
+
 // FormatErr returns the first structural fault found in the model's files, or nil.
 func (m *Manifest) FormatErr() error {
 	for _, file := range m.Files {
