@@ -67,11 +67,15 @@ func errorType(err error) string {
 func errorTypeOf(err error) string {
 	var pe *PolicyError
 	var ie *IntegrityError
+	var se *SignatureError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return mlxconv.ErrorTypeContextCanceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return mlxconv.ErrorTypeTimeout
+	case errors.As(err, &se):
+		// Before PolicyError, which a SignatureError wraps.
+		return mlxconv.ErrorTypeSignatureInvalid
 	case errors.As(err, &pe):
 		return mlxconv.ErrorTypePolicyDenied
 	case errors.As(err, &ie):
