@@ -166,6 +166,10 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 			ls.detail = in.clean(d)
 		}
 		ls.scan = scanPickles(m)
+		if ls.scan != nil && !ls.info.Unsafe {
+			// Pickle content the sniffer missed (a zip whose pickle member is not first).
+			ls.info.Unsafe = true
+		}
 	}
 
 	if policy != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -77,30 +78,36 @@ type scanInfo struct {
 	reason   string // why the scan is not complete
 }
 
-// scanPickles grades the pickle content of every file the sniffer found unsafe or pickle.
-// Content that cannot be scanned to its end is graded critical: nothing after the fault was
-// seen.
+// scanPickles grades the pickle content of the model: every file the sniffer found unsafe or
+// pickle, and every zip archive whatever the sniffer concluded from its first members (a
+// PyTorch checkpoint whose data.pkl is not the first member is still a pickle). Content that
+// cannot be scanned to its end is graded critical: nothing after the fault was seen. It
+// returns nil when the model holds no pickle content.
 func scanPickles(m *artifact.Manifest) *scanInfo {
 	var si *scanInfo
 	scanned := 0
 	for _, f := range m.Files {
-		if !f.Sniff.Unsafe && f.Sniff.Format != sniff.Pickle {
+		claimed := f.Sniff.Unsafe || f.Sniff.Format == sniff.Pickle
+		if !claimed && f.Sniff.Format != sniff.NPZ && !(f.Sniff.Format == sniff.Unknown && isZip(fileAbs(m, f))) {
 			continue
 		}
-		if si == nil {
-			si = &scanInfo{complete: true}
-		}
 		if scanned++; scanned > maxPickleFilesScanned {
+			si = orNew(si)
 			si.complete, si.severity = false, pickle.SeverityCritical
 			si.reason = fmt.Sprintf("more than %d files hold pickle content", maxPickleFilesScanned)
 			break
 		}
 		rep, err := scanFile(fileAbs(m, f))
 		if err != nil {
+			si = orNew(si)
 			si.complete, si.severity = false, pickle.SeverityCritical
 			si.reason = f.Rel + ": " + err.Error()
 			continue
 		}
+		if rep.Streams == 0 && rep.Err == nil && !claimed {
+			continue // an archive without pickle content
+		}
+		si = orNew(si)
 		si.severity = max(si.severity, rep.Severity)
 		si.globals = mergeGlobals(si.globals, rep.Globals)
 		switch {
@@ -117,6 +124,27 @@ func scanPickles(m *artifact.Manifest) *scanInfo {
 		sort.SliceStable(si.globals, func(i, j int) bool { return si.globals[i].Severity > si.globals[j].Severity })
 	}
 	return si
+}
+
+func orNew(si *scanInfo) *scanInfo {
+	if si == nil {
+		return &scanInfo{complete: true}
+	}
+	return si
+}
+
+// isZip reports whether a file starts with a zip signature.
+func isZip(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [4]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false
+	}
+	return string(h[:]) == "PK\x03\x04" || string(h[:]) == "PK\x05\x06"
 }
 
 func scanFile(p string) (*modelscan.Report, error) {
