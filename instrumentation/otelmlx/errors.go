@@ -67,11 +67,15 @@ func errorType(err error) string {
 func errorTypeOf(err error) string {
 	var pe *PolicyError
 	var ie *IntegrityError
+	var se *SignatureError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return mlxconv.ErrorTypeContextCanceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return mlxconv.ErrorTypeTimeout
+	case errors.As(err, &se):
+		// Before PolicyError, which a SignatureError wraps.
+		return mlxconv.ErrorTypeSignatureInvalid
 	case errors.As(err, &pe):
 		return mlxconv.ErrorTypePolicyDenied
 	case errors.As(err, &ie):
@@ -81,8 +85,8 @@ func errorTypeOf(err error) string {
 	case errors.Is(err, ErrResourceExhausted):
 		return mlxconv.ErrorTypeResourceExhausted
 	}
-	// A value chosen by the error comes from code outside this package and may carry text from
-	// outside the process: it is bounded and escaped like any other string.
+	// An ErrorType() method is code outside this package and may return text from outside
+	// the process: the value is bounded and escaped like any other string.
 	return sanitize.String(semconv.ErrorType(err).Value.AsString(), maxErrorType)
 }
 

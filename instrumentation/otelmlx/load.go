@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/artifact"
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/hfcache"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/modelsource"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
 )
@@ -62,6 +63,12 @@ type loadState struct {
 	detail   string
 	faulty   bool // a weight file failed structural checks
 	checked  bool // the digest was compared with the pin
+
+	scan         *scanInfo         // what the model's pickle content imports; nil without any
+	hf           *hfcache.Snapshot // the Hugging Face cache snapshot the model is read from
+	blobsChecked bool              // the cache's blob names were compared with the digests
+	sigStatus    string            // mlx.model.signature.status, when a rule required one
+	sigSigner    string            // mlx.model.signature.signer
 }
 
 // Load runs load, the caller's function that loads the model with MLX, inside a load_model
@@ -134,6 +141,8 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 		}
 	}
 
+	ls.detectHFCache(ref, src)
+
 	if path != "" {
 		scan := in.inspect.Scan
 		if ref.Path == "" {
@@ -156,14 +165,24 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 		} else if d := m.Detail(); d != "" {
 			ls.detail = in.clean(d)
 		}
+		ls.scan = scanPickles(m)
+		if ls.scan != nil && !ls.info.Unsafe {
+			// Pickle content the sniffer missed (a zip whose pickle member is not first).
+			ls.info.Unsafe = true
+		}
 	}
 
 	if policy != nil {
-		if rule := policy.checkFormat(sniff.Format(ls.info.Format), ls.info.Unsafe, ls.faulty); rule != "" {
+		if rule := policy.checkFormat(sniff.Format(ls.info.Format), ls.info.Unsafe, ls.faulty, ls.scan); rule != "" {
 			if err = ls.deny(rule, formatReason(rule, ls)); err != nil {
 				ls.finish(err)
 				return model, ls.info, err
 			}
+		}
+		// A required signature is checked before the loader runs.
+		if err = ls.checkSignature(ctx, ref.Name, src.URI); err != nil {
+			ls.finish(err)
+			return model, ls.info, err
 		}
 	}
 
@@ -180,6 +199,12 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 		}
 		if pinned && m.Hashed() {
 			if ierr := ls.checkDigest(expected); ierr != nil && policy.enforcing() {
+				ls.finish(ierr)
+				return model, ls.info, ierr
+			}
+		}
+		if m.Hashed() {
+			if ierr := ls.checkBlobs(); ierr != nil && policy.enforcing() {
 				ls.finish(ierr)
 				return model, ls.info, ierr
 			}
@@ -211,6 +236,11 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 			ours = ierr
 		} else if !ls.checked && policy.enforcing() {
 			ours = ls.deny(RuleDigestPinned, "the digest of the pinned model could not be computed")
+		}
+	}
+	if err == nil && ours == nil {
+		if ierr := ls.checkBlobs(); ierr != nil && policy.enforcing() {
+			ours = ierr
 		}
 	}
 	if ours != nil {
@@ -264,7 +294,7 @@ func formatReason(rule string, ls *loadState) string {
 	case RuleMalformed:
 		return "model file is malformed: " + ls.detail
 	case RuleUnsafeFormat:
-		return "model holds " + ls.info.Format + " content that runs code when loaded"
+		return scanReason(ls.scan, ls.in.cfg.policy.AllowPickleUpTo)
 	case RuleFormatAllowed:
 		return "format " + ls.info.Format + " is not in allowed_formats"
 	}
@@ -323,6 +353,8 @@ func (ls *loadState) attrs(attrs []attribute.KeyValue) []attribute.KeyValue {
 	if ls.detail != "" {
 		attrs = append(attrs, KeyFormatDetail.String(ls.detail))
 	}
+	attrs = ls.scanAttrs(attrs)
+	attrs = ls.signatureAttrs(attrs)
 	return ls.in.runtimeAttrs(attrs)
 }
 

@@ -34,6 +34,8 @@ type Instrumenter struct {
 	logger  log.Logger
 	pseudo  *pseudonymizer
 	inspect *artifact.Inspector
+	// sigRules are the policy's signature rules with their keys and trusted roots read.
+	sigRules []sigRule
 
 	// The GenAI instruments come from semconv's genaiconv (name, unit, description); they
 	// record through Inst() with attribute sets built once per (operation, model).
@@ -89,18 +91,24 @@ func New(opts ...Option) (*Instrumenter, error) {
 			return nil, err
 		}
 	}
+	// Keys and trusted roots are read once, here (Validate read them too, to report problems).
+	sigRules, err := cfg.policy.compileSignatures()
+	if err != nil {
+		return nil, err
+	}
 	pseudo, err := newPseudonymizer(cfg.identityKey, cfg.identityKeySet)
 	if err != nil {
 		return nil, err
 	}
 	in := &Instrumenter{
-		cfg:     cfg,
-		tracer:  cfg.tracerProvider.Tracer(ScopeName, trace.WithInstrumentationVersion(Version())),
-		logger:  cfg.loggerProvider.Logger(ScopeName, log.WithInstrumentationVersion(Version())),
-		pseudo:  pseudo,
-		inspect: artifact.NewInspector(cfg.cacheFiles),
-		device:  cfg.device,
-		version: cfg.mlxVersion,
+		cfg:      cfg,
+		tracer:   cfg.tracerProvider.Tracer(ScopeName, trace.WithInstrumentationVersion(Version())),
+		logger:   cfg.loggerProvider.Logger(ScopeName, log.WithInstrumentationVersion(Version())),
+		pseudo:   pseudo,
+		inspect:  artifact.NewInspector(cfg.cacheFiles),
+		sigRules: sigRules,
+		device:   cfg.device,
+		version:  cfg.mlxVersion,
 	}
 	_, noTraces := cfg.tracerProvider.(tracenoop.TracerProvider)
 	_, noMetrics := cfg.meterProvider.(metricnoop.MeterProvider)
