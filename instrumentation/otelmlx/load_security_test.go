@@ -153,7 +153,7 @@ func TestAllowlistPitfalls(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "allowed-evil"), 0o755)
 	good, _ := writeSafetensors(t, filepath.Join(dir, "allowed"), "m.safetensors")
 	evil, _ := writeSafetensors(t, filepath.Join(dir, "allowed-evil"), "m.safetensors")
-	policy := &Policy{Mode: Enforce, AllowedSources: []string{"file://" + dir + "/allowed", "https://models.example.com/approved"}}
+	policy := &Policy{Mode: Enforce, AllowedSources: []string{"file://" + dir + "/allowed", "https://models.example.com/approved"}, AllowedFormats: []string{"safetensors", "unknown"}}
 	cases := []struct {
 		name string
 		ref  ModelRef
@@ -187,7 +187,7 @@ func TestAllowlistPitfalls(t *testing.T) {
 // segments, the normalised URI is what is recorded, and no credential reaches the error or
 // the telemetry, even from a URL url.Parse rejects.
 func TestLoadNormalisesAndRedactsSources(t *testing.T) {
-	policy := &Policy{Mode: Enforce, AllowedSources: []string{"hf://mlx-community/*", "https://models.example.com/approved/", "s3://bucket/approved/"}}
+	policy := &Policy{Mode: Enforce, AllowedSources: []string{"hf://mlx-community/*", "https://models.example.com/approved/", "s3://bucket/approved/"}, AllowedFormats: []string{"unknown"}}
 	for _, src := range []string{
 		"hf://mlx-community/../evil-org/model", "hf://mlx-community/%2e%2e/evil-org/model",
 		"mlx-community/phi-2@../../evil-org/model", "https://models.example.com/approved/../../evil/m.gguf",

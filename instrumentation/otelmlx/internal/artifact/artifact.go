@@ -113,6 +113,16 @@ func (m *Manifest) Detail() string {
 	return ""
 }
 
+// Polyglot returns the first file that is valid in a weight format and a pickle at once.
+func (m *Manifest) Polyglot() (File, bool) {
+	for _, f := range m.Files {
+		if f.Sniff.Polyglot {
+			return f, true
+		}
+	}
+	return File{}, false
+}
+
 // FormatErr returns the first structural fault found in the model's files, or nil.
 func (m *Manifest) FormatErr() error {
 	for _, file := range m.Files {

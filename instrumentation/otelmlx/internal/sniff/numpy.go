@@ -9,6 +9,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/pickle"
 )
 
 // npyHeader parses the fixed part of a .npy header from h (which starts with the magic) and
@@ -107,12 +109,12 @@ func npz(r io.ReaderAt, size int64) (Result, error) {
 		if strings.HasSuffix(name, "/") {
 			continue
 		}
-		head, err := memberHead(f, 12+4096)
+		head, err := memberHead(f, memberHeadLen)
 		if err != nil {
 			return fault(NPZ, "member %q: %v", clip(name), err), nil
 		}
 		switch {
-		case isPickle(head) || path.Ext(name) == ".pkl":
+		case isPickle(head) || path.Ext(name) == ".pkl" || memberIsPickle(head):
 			return Result{Format: Pickle, Unsafe: true, Detail: fmt.Sprintf("pickle member %q in zip archive", clip(name))}, nil
 		case bytes.HasPrefix(head, []byte("\x93NUMPY")):
 			u, _, herr := npyHeader(head, int64(f.UncompressedSize64))
@@ -133,6 +135,16 @@ func npz(r io.ReaderAt, size int64) (Result, error) {
 		return Result{Format: Unknown, Detail: fmt.Sprintf("zip member %q is not a .npy array", clip(other))}, nil
 	}
 	return Result{Format: NPZ, Unsafe: unsafe, Detail: fmt.Sprintf("%d arrays", arrays)}, nil
+}
+
+// memberHeadLen is how much of a zip member is decompressed to identify it.
+const memberHeadLen = 12 + 4096
+
+// memberIsPickle reads a member's head as a pickle stream, whatever its first byte.
+func memberIsPickle(head []byte) bool {
+	res, err := pickle.ScanBytes(head, pickleLimits)
+	v, _ := pickleVerdict(res, err, len(head) >= memberHeadLen)
+	return v != ""
 }
 
 // memberHead decompresses at most limit bytes of a zip member, so a compression bomb costs
