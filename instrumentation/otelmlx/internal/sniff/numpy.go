@@ -42,27 +42,15 @@ func npyHeader(h []byte, size int64) (unsafe bool, detail string, err error) {
 		return false, "", fmt.Errorf("header truncated: %d of %d bytes", len(h)-int(start), hlen)
 	}
 	dict := h[start : start+hlen]
-	if !bytes.Contains(dict, []byte("'descr'")) {
-		return false, "", errors.New("header has no 'descr' key")
+	v, err := pyParse(string(dict))
+	if err != nil {
+		return false, "", err
 	}
-	return objectDtype(dict), fmt.Sprintf("v%d.%d", major, minor), nil
-}
-
-// objectDtype finds the descr value and reports an object ('O') type anywhere in it, including
-// inside structured dtypes.
-func objectDtype(dict []byte) bool {
-	_, after, ok := bytes.Cut(dict, []byte("'descr'"))
-	if !ok {
-		return false
+	descr, err := npyDescr(v)
+	if err != nil {
+		return false, "", err
 	}
-	// The descr value ends where the next top-level key starts.
-	if i := bytes.Index(after, []byte("'fortran_order'")); i >= 0 {
-		after = after[:i]
-	} else if i := bytes.Index(after, []byte("'shape'")); i >= 0 {
-		after = after[:i]
-	}
-	return bytes.Contains(after, []byte("|O'")) || bytes.Contains(after, []byte("'O'")) ||
-		bytes.Contains(after, []byte("<O'")) || bytes.Contains(after, []byte(">O'"))
+	return objectDescr(descr), fmt.Sprintf("v%d.%d", major, minor), nil
 }
 
 func npy(r io.ReaderAt, size int64) (Result, error) {
