@@ -94,7 +94,7 @@ func Reader(r io.ReaderAt, size int64) (Result, error) {
 		return res, nil
 	}
 	if res.Format != Unknown && res.Err == nil {
-		return Result{Format: Pickle, Unsafe: true, Polyglot: true, Detail: "polyglot: valid " + string(res.Format) + " and " + pk}, nil
+		return Result{Format: Pickle, Unsafe: true, Polyglot: true, Detail: mlxconv.FormatDetailPolyglot + ": valid " + string(res.Format) + " and " + pk}, nil
 	}
 	return Result{Format: Pickle, Unsafe: true, Detail: pk}, nil
 }
