@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/pickle"
@@ -137,7 +138,10 @@ func pickleVerdict(res *pickle.Result, err error, cut bool) (string, error) {
 	switch {
 	case err == nil:
 		return fmt.Sprintf("a complete pickle stream (%d opcodes%s)", res.Ops, proto), nil
-	case errors.Is(err, pickle.ErrLimit):
+	case errors.Is(err, pickle.ErrLimit) && ((res != nil && res.Ops >= minCutOps) || strings.IndexByte(lineOps, perr.Op) >= 0):
+		// Valid until a bound stopped the scan: after many opcodes, or in a text line longer
+		// than the scanner reads (CPython reads lines of any length: a polyglot hides its
+		// header in one). A binary length past the input limit at the start is no pickle.
 		return "a pickle stream still valid at the scan limit", nil
 	case cut && errors.Is(err, pickle.ErrTruncated) && res != nil && res.Ops >= minCutOps:
 		return fmt.Sprintf("a pickle stream (%d opcodes read%s)", res.Ops, proto), nil
@@ -151,6 +155,9 @@ func pickleVerdict(res *pickle.Result, err error, cut bool) (string, error) {
 	}
 	return "", nil
 }
+
+// lineOps are the protocol 0 opcodes whose argument is a text line.
+const lineOps = "ILFSVcipgP"
 
 // minCutOps is how many valid opcodes a cut prefix needs to be taken for a pickle: random bytes
 // rarely form even two.
