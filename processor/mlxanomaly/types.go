@@ -55,9 +55,7 @@ func (f flagType) String() string {
 // FlagTypes lists the flag type names the processor can emit.
 func FlagTypes() []string {
 	out := make([]string, 0, numFlagTypes-1)
-	for _, n := range flagNames[1:] {
-		out = append(out, n)
-	}
+	out = append(out, flagNames[1:]...)
 	return out
 }
 

@@ -48,10 +48,6 @@ type Stats struct {
 	Active, Peak, Cache, Limit int64
 }
 
-// maxMLPInput bounds the elements of one forward-pass input (batch times features), so a
-// request cannot make the shim allocate without bound.
-const maxMLPInput = 1 << 24
-
 // SniffFormat says which format the file at path holds, from its content, with the same
 // sniffer otelmlx uses to record mlx.model.format: a file is loaded as what it is, not as
 // what its name says.

@@ -306,10 +306,10 @@ func TestMLXServerUnknownModel(t *testing.T) {
 	}
 	sp := h.ended()[0]
 	if attrs(sp)["http.response.status_code"].AsInt64() != http.StatusNotFound {
-		t.Fatalf("status code attribute %v", attrs(sp)["http.response.status_code"].Emit())
+		t.Fatalf("status code attribute %v", attrs(sp)["http.response.status_code"].String())
 	}
 	if sp.Status().Code != codes.Error || attrs(sp)["error.type"].AsString() != "404" {
-		t.Fatalf("status %v error.type %v", sp.Status(), attrs(sp)["error.type"].Emit())
+		t.Fatalf("status %v error.type %v", sp.Status(), attrs(sp)["error.type"].String())
 	}
 	if !strings.Contains(strings.Join(h.eventNames(), ","), "mlx.inference.failed") {
 		t.Fatalf("events %v", h.eventNames())
