@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 GO        ?= go
 # Every Go module in the repository; each is vetted, tidied and tested on its own.
-MODULES   ?= . instrumentation examples
+MODULES   ?= . instrumentation runtime/mlxc test/mlxserver examples
 FUZZTIME  ?= 8s
 BENCHTIME ?= 1s
 BIN       := $(CURDIR)/bin

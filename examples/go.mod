@@ -2,11 +2,15 @@ module github.com/otel-mlx/otel-mlx/examples
 
 go 1.26.0
 
-replace github.com/otel-mlx/otel-mlx/instrumentation => ../instrumentation
+replace (
+	github.com/otel-mlx/otel-mlx/instrumentation => ../instrumentation
+	github.com/otel-mlx/otel-mlx/runtime/mlxc => ../runtime/mlxc
+)
 
 require (
 	github.com/openai/openai-go/v3 v3.98.0
-	github.com/otel-mlx/otel-mlx/instrumentation v0.0.0-00010101000000-000000000000
+	github.com/otel-mlx/otel-mlx/instrumentation v0.0.0
+	github.com/otel-mlx/otel-mlx/runtime/mlxc v0.0.0
 	go.opentelemetry.io/contrib/exporters/autoexport v0.72.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0

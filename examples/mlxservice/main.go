@@ -36,7 +36,7 @@ import (
 	"github.com/otel-mlx/otel-mlx/examples/mlxservice/internal/service"
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
-	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/mlxc"
+	"github.com/otel-mlx/otel-mlx/runtime/mlxc"
 )
 
 type pins map[string]string

@@ -18,7 +18,7 @@ import (
 
 // These tests check properties of the transport itself (no buffering, bounds, request
 // handling) against plain HTTP handlers; the behaviour against MLX is tested against a real
-// mlx_lm.server in mlxserver_test.go.
+// mlx_lm.server in the test/mlxserver module.
 
 // The first event of a stream reaches the caller while the server is still holding the rest:
 // nothing is buffered on the way.

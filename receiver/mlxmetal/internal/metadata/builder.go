@@ -84,9 +84,9 @@ func (mc *MetricsConfig) enabled(id MetricID) bool {
 	case MlxmetalGpuTilerUtilization:
 		return mc.MlxmetalGpuTilerUtilization.Enabled
 	case MlxmetalGpuSystemMemoryAllocated:
-		return mc.MlxmetalGpuSystemMemoryAlloc.Enabled
+		return mc.MlxmetalGpuSystemMemoryAllocated.Enabled
 	case MlxmetalGpuSystemMemoryDriverInUse:
-		return mc.MlxmetalGpuSystemMemoryDriver.Enabled
+		return mc.MlxmetalGpuSystemMemoryDriverInUse.Enabled
 	case MlxmetalGpuRecoveryCount:
 		return mc.MlxmetalGpuRecoveryCount.Enabled
 	case MlxmetalGpuCoreCount:

@@ -3,10 +3,9 @@ package mlxc
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
-	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
 )
 
 // ErrNotBuilt is returned by every function of a build without the mlx build tag.
@@ -57,28 +56,13 @@ const maxMLPInput = 1 << 24
 // sniffer otelmlx uses to record mlx.model.format: a file is loaded as what it is, not as
 // what its name says.
 func SniffFormat(path string) (Format, error) {
-	f, err := os.Open(path)
+	res, err := otelmlx.SniffFile(path)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	res, err := sniff.Reader(f, st.Size())
-	if err != nil {
-		return "", err
-	}
-	switch res.Format {
-	case sniff.Safetensors:
-		return FormatSafetensors, nil
-	case sniff.GGUF:
-		return FormatGGUF, nil
-	case sniff.NPZ:
-		return FormatNPZ, nil
-	case sniff.NPY:
-		return FormatNPY, nil
+	switch f := Format(res.Format); f {
+	case FormatSafetensors, FormatGGUF, FormatNPZ, FormatNPY:
+		return f, nil
 	}
 	return "", fmt.Errorf("mlxc: %s: not a safetensors, gguf, npz or npy file (content is %s)", path, res.Format)
 }

@@ -1,4 +1,4 @@
-package otelmlxhttp
+package mlxserver
 
 import (
 	"bytes"
