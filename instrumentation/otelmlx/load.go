@@ -17,6 +17,7 @@ import (
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/artifact"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/hfcache"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/modelsource"
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/pickle"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
 )
 
@@ -170,6 +171,13 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 			// Pickle content the sniffer missed (a zip whose pickle member is not first).
 			ls.info.Unsafe = true
 		}
+		if f, ok := m.Polyglot(); ok {
+			// Valid weights and a pickle at once: whatever its pickle imports, a file built to
+			// pass for safe weights is refused at any allow_pickle_up_to.
+			ls.scan = orNew(ls.scan)
+			ls.scan.complete, ls.scan.severity = false, pickle.SeverityCritical
+			ls.scan.reason = f.Rel + ": " + f.Sniff.Detail
+		}
 	}
 
 	if policy != nil {
@@ -296,6 +304,9 @@ func formatReason(rule string, ls *loadState) string {
 	case RuleUnsafeFormat:
 		return scanReason(ls.scan, ls.in.cfg.policy.AllowPickleUpTo)
 	case RuleFormatAllowed:
+		if ls.info.Format == string(sniff.Unknown) {
+			return "format unknown is not in allowed_formats: no check could read the model (a remote source without ModelRef.Path, or files of no known format); an enforcing policy admits that only when allowed_formats lists unknown"
+		}
 		return "format " + ls.info.Format + " is not in allowed_formats"
 	}
 	return ""

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -90,13 +89,6 @@ func TestKnownMismatchRefusesBeforeLoader(t *testing.T) {
 	}
 }
 
-func mkfifo(t *testing.T, p string) {
-	t.Helper()
-	if err := syscall.Mkfifo(p, 0o600); err != nil {
-		t.Skip("mkfifo:", err)
-	}
-}
-
 // Issue 10 item 10: a source the allowlist denies is refused from the reference alone: it is
 // never opened, listed or parsed, whatever it is.
 func TestDeniedSourceIsNeverInspected(t *testing.T) {
@@ -161,7 +153,7 @@ func TestAllowlistPitfalls(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "allowed-evil"), 0o755)
 	good, _ := writeSafetensors(t, filepath.Join(dir, "allowed"), "m.safetensors")
 	evil, _ := writeSafetensors(t, filepath.Join(dir, "allowed-evil"), "m.safetensors")
-	policy := &Policy{Mode: Enforce, AllowedSources: []string{"file://" + dir + "/allowed", "https://models.example.com/approved"}}
+	policy := &Policy{Mode: Enforce, AllowedSources: []string{"file://" + dir + "/allowed", "https://models.example.com/approved"}, AllowedFormats: []string{"safetensors", "unknown"}}
 	cases := []struct {
 		name string
 		ref  ModelRef
@@ -195,7 +187,7 @@ func TestAllowlistPitfalls(t *testing.T) {
 // segments, the normalised URI is what is recorded, and no credential reaches the error or
 // the telemetry, even from a URL url.Parse rejects.
 func TestLoadNormalisesAndRedactsSources(t *testing.T) {
-	policy := &Policy{Mode: Enforce, AllowedSources: []string{"hf://mlx-community/*", "https://models.example.com/approved/", "s3://bucket/approved/"}}
+	policy := &Policy{Mode: Enforce, AllowedSources: []string{"hf://mlx-community/*", "https://models.example.com/approved/", "s3://bucket/approved/"}, AllowedFormats: []string{"unknown"}}
 	for _, src := range []string{
 		"hf://mlx-community/../evil-org/model", "hf://mlx-community/%2e%2e/evil-org/model",
 		"mlx-community/phi-2@../../evil-org/model", "https://models.example.com/approved/../../evil/m.gguf",

@@ -245,6 +245,11 @@ func (p *Policy) checkFormat(format sniff.Format, unsafe bool, malformed bool, s
 	if len(p.AllowedFormats) > 0 && !slices.Contains(p.AllowedFormats, string(format)) {
 		return RuleFormatAllowed
 	}
+	if format == sniff.Unknown && !slices.Contains(p.AllowedFormats, string(sniff.Unknown)) {
+		// Content no check could read is not safe content: a policy admits it only when
+		// allowed_formats lists unknown (in audit mode the would-be denial is recorded).
+		return RuleFormatAllowed
+	}
 	return ""
 }
 
