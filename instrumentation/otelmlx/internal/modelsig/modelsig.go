@@ -638,10 +638,12 @@ func hashRange(p string, start, end int64) (string, error) {
 	defer f.Close()
 	h := sha256.New()
 	var r io.Reader = f
+	n := int64(1 << 20)
 	if end >= 0 {
 		r = io.NewSectionReader(f, start, end-start)
+		n = min(n, max(end-start, 1))
 	}
-	if _, err := io.CopyBuffer(h, r, make([]byte, 1<<20)); err != nil {
+	if _, err := io.CopyBuffer(h, r, make([]byte, n)); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

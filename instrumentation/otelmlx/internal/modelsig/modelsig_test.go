@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -78,9 +79,14 @@ func tinyModel(t testing.TB, dir string, seed byte) {
 
 func sign(t testing.TB, py, model, key, sig, method string) {
 	t.Helper()
+	signShards(t, py, model, key, sig, method, 2048)
+}
+
+func signShards(t testing.TB, py, model, key, sig, method string, shardSize int) {
+	t.Helper()
 	args := []string{"testdata/sign.py", model, key, sig, method}
 	if method == "shards" {
-		args = append(args, "2048")
+		args = append(args, strconv.Itoa(shardSize))
 	}
 	if out, err := exec.Command(py, args...).CombinedOutput(); err != nil {
 		t.Fatalf("model-signing sign: %v\n%s", err, out)

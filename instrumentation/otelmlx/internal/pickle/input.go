@@ -32,11 +32,19 @@ func (in *input) initBytes(b []byte, max int64) {
 }
 
 func (in *input) initReader(r io.Reader, max int64) {
-	in.buf, in.rd, in.max = make([]byte, bufSize), r, max
+	in.buf, in.rd, in.max = window(in.buf), r, max
 }
 
 func (in *input) initReaderAt(r io.ReaderAt, size int64, max int64) {
-	in.buf, in.ra, in.size, in.max = make([]byte, bufSize), r, size, max
+	in.buf, in.ra, in.size, in.max = window(in.buf), r, size, max
+}
+
+// window reuses a pooled read window or makes one.
+func window(b []byte) []byte {
+	if len(b) == bufSize {
+		return b
+	}
+	return make([]byte, bufSize)
 }
 
 var errInputLimit = errors.New("input limit")

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"math"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Opcodes (pickletools names).
@@ -145,8 +147,44 @@ type globalKey struct {
 	dynamic      bool
 }
 
+// scanners keeps the working memory (stack, memo, string arena, read window) of finished
+// scans for the next one: a model load scans its pickles every time, and regrowing these
+// slices was a third of the cost of a dense stream. What a scan returns is never pooled.
+var scanners = sync.Pool{New: func() any { return new(scanner) }}
+
+// maxPooled bounds the bytes of each slice a pooled scanner keeps, so one huge stream does
+// not pin its working memory after it is done (the pool itself empties over two GC cycles).
+const maxPooled = 8 << 20
+
 func newScanner(lim Limits) *scanner {
-	return &scanner{lim: lim.withDefaults()}
+	s := scanners.Get().(*scanner)
+	s.lim = lim.withDefaults()
+	return s
+}
+
+// release returns the scanner's working memory to the pool. The result has been handed out
+// and is not touched again; a caller's byte slice is never kept.
+func (s *scanner) release() {
+	buf := s.in.buf
+	if s.in.rd == nil && s.in.ra == nil || len(buf) != bufSize {
+		buf = nil // the caller's bytes (ScanBytes), or a window grown for a long line
+	}
+	*s = scanner{
+		in:    input{buf: buf},
+		stack: keep(s.stack[:0]),
+		marks: keep(s.marks[:0]),
+		memo:  keep(s.memo[:0]),
+		arena: keep(s.arena[:0]),
+	}
+	scanners.Put(s)
+}
+
+func keep[T any](v []T) []T {
+	var zero T
+	if uintptr(cap(v))*unsafe.Sizeof(zero) > maxPooled {
+		return nil
+	}
+	return v
 }
 
 func (s *scanner) fail(kind error, reason string) error {
@@ -167,6 +205,13 @@ func (s *scanner) ioFail(err error, what string) error {
 }
 
 func (s *scanner) run() (*Result, error) {
+	res, err := s.loop()
+	out := *res
+	s.release()
+	return &out, err
+}
+
+func (s *scanner) loop() (*Result, error) {
 	for {
 		s.opOff = s.in.pos
 		s.op = 0
