@@ -15,6 +15,7 @@ type config struct {
 	policy         *Policy
 	memory         MemoryStatsSource
 	identityKey    []byte
+	identityKeySet bool // WithIdentityKey was given, even with an empty or nil key
 	captureContent bool
 	auditRecords   bool
 	maxAttrLen     int
@@ -80,11 +81,13 @@ func WithMemoryStats(src MemoryStatsSource) Option {
 
 // WithIdentityKey sets the HMAC key that turns caller identities into enduser.pseudo.id. Use
 // the same key (at least 16 bytes, from a secret store) across replicas so the same caller
-// gets the same pseudonym everywhere. Without it a random key is drawn per process: pseudonyms
-// then correlate requests within one process only, and can never be reversed by hashing
-// guesses, as a plain hash could.
+// gets the same pseudonym everywhere. A key shorter than 16 bytes, empty or nil included (a
+// secret lookup that came back empty), makes New fail. Without the option New draws a random
+// key for each Instrumenter: pseudonyms then correlate requests of that Instrumenter only (two
+// Instrumenters in one process disagree), and can never be reversed by hashing guesses, as a
+// plain hash could.
 func WithIdentityKey(key []byte) Option {
-	return optionFunc(func(c *config) { c.identityKey = append([]byte(nil), key...) })
+	return optionFunc(func(c *config) { c.identityKey, c.identityKeySet = append([]byte(nil), key...), true })
 }
 
 // WithContentCapture records prompt and response content on inference events when on. It is

@@ -8,6 +8,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sanitize"
 )
 
 // PolicyError is returned by Load when an enforcing policy denies a model. The caller's load
@@ -48,6 +49,10 @@ func Reject(reason string) error { return fmt.Errorf("%w: %s", ErrRejected, reas
 // mlx.resource.exhausted in addition to the failure event.
 var ErrResourceExhausted = errors.New("resource exhausted")
 
+// maxErrorType bounds an error.type chosen by the error: it is a metric attribute and must stay
+// short.
+const maxErrorType = 128
+
 // errorType maps an error to a low-cardinality error.type value: the project's own values
 // first, then semconv's rule (an ErrorType() string method anywhere in the chain, else the
 // type of the innermost error under fmt wrapping, so a wrapped *fs.PathError is recorded as
@@ -62,11 +67,15 @@ func errorType(err error) string {
 func errorTypeOf(err error) string {
 	var pe *PolicyError
 	var ie *IntegrityError
+	var se *SignatureError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return mlxconv.ErrorTypeContextCanceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return mlxconv.ErrorTypeTimeout
+	case errors.As(err, &se):
+		// Before PolicyError, which a SignatureError wraps.
+		return mlxconv.ErrorTypeSignatureInvalid
 	case errors.As(err, &pe):
 		return mlxconv.ErrorTypePolicyDenied
 	case errors.As(err, &ie):
@@ -76,7 +85,9 @@ func errorTypeOf(err error) string {
 	case errors.Is(err, ErrResourceExhausted):
 		return mlxconv.ErrorTypeResourceExhausted
 	}
-	return semconv.ErrorType(err).Value.AsString()
+	// An ErrorType() method is code outside this package and may return text from outside
+	// the process: the value is bounded and escaped like any other string.
+	return sanitize.String(semconv.ErrorType(err).Value.AsString(), maxErrorType)
 }
 
 func isResourceExhausted(err error) bool {

@@ -239,7 +239,7 @@ func (inf *Inference) outcome(err error) (name string, sev log.Severity, body st
 // trace and span id.
 func (inf *Inference) attrs(buf []attribute.KeyValue, err error, errType string) (attrs []attribute.KeyValue, nEvent int) {
 	in, r, p := inf.in, &inf.req, &inf.resp
-	attrs = append(buf, keyOperation.String(r.Operation), keyRequestModel.String(inf.shape.model))
+	attrs = append(buf, keyOperation.String(inf.shape.opClean), keyRequestModel.String(inf.shape.model))
 	if r.ModelSHA256 != "" {
 		attrs = append(attrs, KeyModelSHA256.String(in.clean(r.ModelSHA256)))
 	}
@@ -338,7 +338,7 @@ func Infer[T any](ctx context.Context, in *Instrumenter, req Request, fn func(co
 
 // String returns a short description for debugging.
 func (inf *Inference) String() string {
-	return inf.req.Operation + " " + inf.shape.model + " ended=" + strconv.FormatBool(inf.ended)
+	return inf.shape.opClean + " " + inf.shape.model + " ended=" + strconv.FormatBool(inf.ended)
 }
 
 // finishKVs holds the attribute for the single finish reasons servers send ("stop", "length",
@@ -351,12 +351,17 @@ var finishKVs = func() map[string]attribute.KeyValue {
 	return m
 }()
 
+// MaxFinishReasons bounds the finish reasons recorded per response (one per choice, and a
+// request can ask for any number of choices); otelmlxhttp keeps no more either.
+const MaxFinishReasons = 16
+
 func finishReasons(in *Instrumenter, reasons []string) attribute.KeyValue {
 	if len(reasons) == 1 {
 		if kv, ok := finishKVs[reasons[0]]; ok {
 			return kv
 		}
 	}
+	reasons = reasons[:min(len(reasons), MaxFinishReasons)]
 	fr := make([]string, len(reasons))
 	for i, f := range reasons {
 		fr[i] = in.clean(f)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -14,7 +15,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/artifact"
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/hfcache"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/modelsource"
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/pickle"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
 )
 
@@ -61,6 +64,12 @@ type loadState struct {
 	detail   string
 	faulty   bool // a weight file failed structural checks
 	checked  bool // the digest was compared with the pin
+
+	scan         *scanInfo         // what the model's pickle content imports; nil without any
+	hf           *hfcache.Snapshot // the Hugging Face cache snapshot the model is read from
+	blobsChecked bool              // the cache's blob names were compared with the digests
+	sigStatus    string            // mlx.model.signature.status, when a rule required one
+	sigSigner    string            // mlx.model.signature.signer
 }
 
 // Load runs load, the caller's function that loads the model with MLX, inside a load_model
@@ -106,6 +115,35 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 		}
 	}()
 
+	// First what the reference alone decides, before any file is touched: a source the policy
+	// denies is never opened, listed or parsed (it may not exist, be a FIFO or a device, or
+	// hold a million files).
+	policy := in.cfg.policy
+	expected, pinned := policy.pinned(ref.Name)
+	if src.Err != nil && policy == nil {
+		err = fmt.Errorf("otelmlx: model %q: %w; give the source without encoded separators or '..' above its root", ls.info.Name, src.Err)
+		ls.finish(err)
+		return model, ls.info, err
+	}
+	if policy != nil {
+		ls.info.Rule = RuleAllowedByRules
+		if rule, reason := ls.checkReference(policy, src, ref); rule != "" {
+			if err = ls.deny(rule, reason); err != nil {
+				ls.finish(err)
+				return model, ls.info, err
+			}
+		}
+		if pinned && path == "" {
+			// Nothing local to hash: the pin cannot be verified, before or after the load.
+			if err = ls.deny(RuleDigestPinned, "the model is pinned in pinned_digests but has no local files to hash; set ModelRef.Path to the local copy the load function reads"); err != nil {
+				ls.finish(err)
+				return model, ls.info, err
+			}
+		}
+	}
+
+	ls.detectHFCache(ref, src)
+
 	if path != "" {
 		scan := in.inspect.Scan
 		if ref.Path == "" {
@@ -125,46 +163,61 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 		if ferr := m.FormatErr(); ferr != nil {
 			ls.faulty = true
 			ls.detail = in.clean(ferr.Error())
+		} else if d := m.Detail(); d != "" {
+			ls.detail = in.clean(d)
+		}
+		ls.scan = scanPickles(m)
+		if ls.scan != nil && !ls.info.Unsafe {
+			// Pickle content the sniffer missed (a zip whose pickle member is not first).
+			ls.info.Unsafe = true
+		}
+		if f, ok := m.Polyglot(); ok {
+			// Valid weights and a pickle at once: whatever its pickle imports, a file built to
+			// pass for safe weights is refused at any allow_pickle_up_to.
+			ls.scan = orNew(ls.scan)
+			ls.scan.complete, ls.scan.severity = false, pickle.SeverityCritical
+			ls.scan.reason = f.Rel + ": " + f.Sniff.Detail
 		}
 	}
 
-	policy := in.cfg.policy
 	if policy != nil {
-		ls.info.Rule = RuleAllowedByRules
-		rule := policy.checkSource(src.URI)
-		reason := "source is not in allowed_sources"
-		if rule == "" {
-			rule = policy.checkFormat(sniff.Format(ls.info.Format), ls.info.Unsafe, ls.faulty)
-			reason = formatReason(rule, ls)
-		}
-		if rule != "" {
-			ls.info.Rule = rule
-			if policy.enforcing() {
-				ls.info.Decision = DecisionDeny
-				err = &PolicyError{Model: ls.info.Name, Source: ls.info.SourceURI, Rule: rule, Reason: reason}
+		if rule := policy.checkFormat(sniff.Format(ls.info.Format), ls.info.Unsafe, ls.faulty, ls.scan); rule != "" {
+			if err = ls.deny(rule, formatReason(rule, ls)); err != nil {
 				ls.finish(err)
 				return model, ls.info, err
 			}
-			ls.info.Decision = DecisionAudit
-			ls.emitPolicy(reason)
+		}
+		// A required signature is checked before the loader runs.
+		if err = ls.checkSignature(ctx, ref.Name, src.URI); err != nil {
+			ls.finish(err)
+			return model, ls.info, err
 		}
 	}
 
-	// Digest: from the cache, before the load when the policy asks for it, or alongside it.
-	expected, pinned := policy.pinned(ref.Name)
+	// Digest: a pinned model whose digest is known (cached, or hashed first because the policy
+	// asks for it) is checked before the load; otherwise it is hashed alongside the load.
 	var hashed chan error
-	if m := ls.manifest; m != nil && !m.Hashed() {
-		if pinned && policy.VerifyBeforeLoad {
+	if m := ls.manifest; m != nil {
+		if pinned && policy.VerifyBeforeLoad && !m.Hashed() {
 			if _, herr := in.inspect.Hash(ctx, m); herr != nil {
 				err = fmt.Errorf("otelmlx: hashing model %q: %w", ls.info.Name, herr)
 				ls.finish(err)
 				return model, ls.info, err
 			}
+		}
+		if pinned && m.Hashed() {
 			if ierr := ls.checkDigest(expected); ierr != nil && policy.enforcing() {
 				ls.finish(ierr)
 				return model, ls.info, ierr
 			}
-		} else {
+		}
+		if m.Hashed() {
+			if ierr := ls.checkBlobs(); ierr != nil && policy.enforcing() {
+				ls.finish(ierr)
+				return model, ls.info, ierr
+			}
+		}
+		if !m.Hashed() {
 			hashed = make(chan error, 1)
 			go func() {
 				_, herr := in.inspect.Hash(ctx, m)
@@ -175,23 +228,73 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 
 	model, err = load(ctx)
 
+	// After the load, an error of ours (the digest could not be computed or differs from the
+	// pin) discards the model: it is closed and not returned.
+	var ours error
 	if hashed != nil {
 		if herr := <-hashed; herr != nil && err == nil && pinned {
-			err = fmt.Errorf("otelmlx: hashing model %q to verify its pinned digest: %w", ls.info.Name, herr)
+			ours = fmt.Errorf("otelmlx: hashing model %q to verify its pinned digest: %w", ls.info.Name, herr)
 		}
 	}
 	if ls.manifest != nil {
 		ls.info.SHA256 = ls.manifest.Digest()
 	}
-	if err == nil && pinned && !ls.checked {
+	if err == nil && ours == nil && pinned && !ls.checked {
 		if ierr := ls.checkDigest(expected); ierr != nil && policy.enforcing() {
-			discard(model)
-			var zero M
-			model, err = zero, ierr
+			ours = ierr
+		} else if !ls.checked && policy.enforcing() {
+			ours = ls.deny(RuleDigestPinned, "the digest of the pinned model could not be computed")
 		}
+	}
+	if err == nil && ours == nil {
+		if ierr := ls.checkBlobs(); ierr != nil && policy.enforcing() {
+			ours = ierr
+		}
+	}
+	if ours != nil {
+		discard(model)
+		var zero M
+		model, err = zero, ours
 	}
 	ls.finish(err)
 	return model, ls.info, err
+}
+
+// checkReference returns the rule that denies the model from its reference alone, or "".
+func (ls *loadState) checkReference(p *Policy, src modelsource.Source, ref ModelRef) (rule, reason string) {
+	if src.Err != nil {
+		return RuleSourceAllowed, src.Err.Error()
+	}
+	if rule := p.checkSource(src.URI); rule != "" {
+		return rule, "source is not in allowed_sources"
+	}
+	if len(p.AllowedSources) > 0 && ref.Path != "" && src.Kind == modelsource.Local {
+		// The allowlist checked Source, and Source is what gets recorded; the load function
+		// reads Path. A Path outside Source would load files the allowlist never saw.
+		local := modelsource.Classify(ref.Path)
+		if local.Kind != modelsource.Local || !pathWithin(local.URI, src.URI) {
+			return RuleSourceAllowed, "Path " + ls.in.clean(local.URI) + " is not inside Source: the files read must be those the allowlist checked"
+		}
+	}
+	return "", ""
+}
+
+// pathWithin reports whether uri is base or below it.
+func pathWithin(uri, base string) bool {
+	return uri == base || strings.HasPrefix(uri, strings.TrimSuffix(base, "/")+"/")
+}
+
+// deny applies a rule that does not allow the load: in enforce mode it returns the
+// *PolicyError to fail with; in audit mode it records the would-be denial and returns nil.
+func (ls *loadState) deny(rule, reason string) error {
+	ls.info.Rule = rule
+	if ls.in.cfg.policy.enforcing() {
+		ls.info.Decision = DecisionDeny
+		return &PolicyError{Model: ls.info.Name, Source: ls.info.SourceURI, Rule: rule, Reason: reason}
+	}
+	ls.info.Decision = DecisionAudit
+	ls.emitPolicy(reason)
+	return nil
 }
 
 func formatReason(rule string, ls *loadState) string {
@@ -199,15 +302,22 @@ func formatReason(rule string, ls *loadState) string {
 	case RuleMalformed:
 		return "model file is malformed: " + ls.detail
 	case RuleUnsafeFormat:
-		return "model holds " + ls.info.Format + " content that runs code when loaded"
+		return scanReason(ls.scan, ls.in.cfg.policy.AllowPickleUpTo)
 	case RuleFormatAllowed:
+		if ls.info.Format == string(sniff.Unknown) {
+			return "format unknown is not in allowed_formats: no check could read the model (a remote source without ModelRef.Path, or files of no known format); an enforcing policy admits that only when allowed_formats lists unknown"
+		}
 		return "format " + ls.info.Format + " is not in allowed_formats"
 	}
 	return ""
 }
 
-// checkDigest compares the model digest with the pinned one and reports a mismatch.
+// checkDigest compares the model digest with the pinned one and reports a mismatch. Without a
+// digest (no local files, or hashing failed) it returns nil and leaves checked false.
 func (ls *loadState) checkDigest(expected string) error {
+	if ls.manifest == nil {
+		return nil
+	}
 	actual := ls.manifest.Digest()
 	ls.checked = actual != ""
 	if actual == "" || actual == expected {
@@ -254,6 +364,8 @@ func (ls *loadState) attrs(attrs []attribute.KeyValue) []attribute.KeyValue {
 	if ls.detail != "" {
 		attrs = append(attrs, KeyFormatDetail.String(ls.detail))
 	}
+	attrs = ls.scanAttrs(attrs)
+	attrs = ls.signatureAttrs(attrs)
 	return ls.in.runtimeAttrs(attrs)
 }
 

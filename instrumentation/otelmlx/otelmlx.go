@@ -34,6 +34,8 @@ type Instrumenter struct {
 	logger  log.Logger
 	pseudo  *pseudonymizer
 	inspect *artifact.Inspector
+	// sigRules are the policy's signature rules with their keys and trusted roots read.
+	sigRules []sigRule
 
 	// The GenAI instruments come from semconv's genaiconv (name, unit, description); they
 	// record through Inst() with attribute sets built once per (operation, model).
@@ -62,8 +64,13 @@ type Instrumenter struct {
 
 type shapeKey struct{ op, model string }
 
+// maxShapeKey bounds the bytes of an (operation, model) pair the shape cache keeps as its key,
+// so the cache holds at most maxModels × (maxShapeKey + the sanitized copies) bytes.
+const maxShapeKey = 512
+
 type shape struct {
-	op, model0 string // the key as given (model0 unsanitized)
+	op, model0 string // the key as given (unsanitized); empty when the shape is not cached
+	opClean    string // sanitized operation name
 	spanName   string
 	model      string // sanitized
 	ok         attribute.Set
@@ -84,18 +91,24 @@ func New(opts ...Option) (*Instrumenter, error) {
 			return nil, err
 		}
 	}
-	pseudo, err := newPseudonymizer(cfg.identityKey)
+	// Keys and trusted roots are read once, here (Validate read them too, to report problems).
+	sigRules, err := cfg.policy.compileSignatures()
+	if err != nil {
+		return nil, err
+	}
+	pseudo, err := newPseudonymizer(cfg.identityKey, cfg.identityKeySet)
 	if err != nil {
 		return nil, err
 	}
 	in := &Instrumenter{
-		cfg:     cfg,
-		tracer:  cfg.tracerProvider.Tracer(ScopeName, trace.WithInstrumentationVersion(Version())),
-		logger:  cfg.loggerProvider.Logger(ScopeName, log.WithInstrumentationVersion(Version())),
-		pseudo:  pseudo,
-		inspect: artifact.NewInspector(cfg.cacheFiles),
-		device:  cfg.device,
-		version: cfg.mlxVersion,
+		cfg:      cfg,
+		tracer:   cfg.tracerProvider.Tracer(ScopeName, trace.WithInstrumentationVersion(Version())),
+		logger:   cfg.loggerProvider.Logger(ScopeName, log.WithInstrumentationVersion(Version())),
+		pseudo:   pseudo,
+		inspect:  artifact.NewInspector(cfg.cacheFiles),
+		sigRules: sigRules,
+		device:   cfg.device,
+		version:  cfg.mlxVersion,
 	}
 	_, noTraces := cfg.tracerProvider.(tracenoop.TracerProvider)
 	_, noMetrics := cfg.meterProvider.(metricnoop.MeterProvider)
@@ -167,21 +180,24 @@ func (in *Instrumenter) shapeFor(op, model string) *shape {
 			return s
 		}
 	}
-	clean := in.clean(model)
+	clean, opClean := in.clean(model), in.clean(op)
 	metricModel := clean
 	overflow := cur != nil && len(*cur) >= in.cfg.maxModels
 	if overflow {
 		metricModel = mlxconv.ModelOther
 	}
-	s := &shape{op: op, model0: model, spanName: mlxconv.InferenceSpanName(op, clean), model: clean}
-	base := []attribute.KeyValue{keyOperation.String(op), providerMLX, keyRequestModel.String(metricModel)}
+	s := &shape{op: op, model0: model, opClean: opClean, spanName: mlxconv.InferenceSpanName(opClean, clean), model: clean}
+	base := []attribute.KeyValue{keyOperation.String(opClean), providerMLX, keyRequestModel.String(metricModel)}
 	s.ok = attribute.NewSet(base...)
 	s.input = attribute.NewSet(append(base[:3:3], keyTokenType.String(mlxconv.TokenTypeInput))...)
 	s.output = attribute.NewSet(append(base[:3:3], keyTokenType.String(mlxconv.TokenTypeOutput))...)
 	s.okOpt = []metric.RecordOption{metric.WithAttributeSet(s.ok)}
 	s.inputOpt = []metric.RecordOption{metric.WithAttributeSet(s.input)}
 	s.outputOpt = []metric.RecordOption{metric.WithAttributeSet(s.output)}
-	if overflow {
+	if overflow || len(op)+len(model) > maxShapeKey {
+		// Not cached: a key this long would keep the caller's string alive, and the cache is
+		// bounded in bytes as well as in entries. The metric series is still the model's own.
+		s.op, s.model0 = "", ""
 		return s
 	}
 	in.shapesMu.Lock()

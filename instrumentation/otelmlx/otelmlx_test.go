@@ -117,6 +117,20 @@ func attrMap(kvs []attribute.KeyValue) map[string]attribute.Value {
 	return m
 }
 
+// wantExactAttrs is wantAttrs for the whole set: an attribute that want does not name fails too.
+func wantExactAttrs(t *testing.T, what string, got []attribute.KeyValue, want map[string]any) {
+	t.Helper()
+	wantAttrs(t, what, got, want)
+	for _, kv := range got {
+		if _, ok := want[string(kv.Key)]; !ok {
+			t.Errorf("%s: unexpected attribute %s=%s", what, kv.Key, kv.Value.String())
+		}
+	}
+	if n := len(attrMap(got)); n != len(got) {
+		t.Errorf("%s: %d attributes, %d distinct keys", what, len(got), n)
+	}
+}
+
 func wantAttrs(t *testing.T, what string, got []attribute.KeyValue, want map[string]any) {
 	t.Helper()
 	m := attrMap(got)
@@ -199,7 +213,7 @@ func TestLoadSucceeded(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Size() != 96 {
 		want["mlx.model.size"] = fi.Size()
 	}
-	wantAttrs(t, "span", s.Attributes(), want)
+	wantExactAttrs(t, "span", s.Attributes(), want)
 	if s.Status().Code == codes.Error {
 		t.Errorf("status %v", s.Status())
 	}
@@ -207,7 +221,7 @@ func TestLoadSucceeded(t *testing.T) {
 	if ev.Severity != log.SeverityInfo {
 		t.Errorf("severity %v", ev.Severity)
 	}
-	wantAttrs(t, "event", ev.Attributes, want)
+	wantExactAttrs(t, "event", ev.Attributes, want)
 	sameTrace(t, ev, s)
 
 	ms := h.metrics(t)
@@ -449,11 +463,12 @@ func TestInferSucceeded(t *testing.T) {
 		"gen_ai.response.model": "tiny-lm", "gen_ai.request.max_tokens": int64(64), "gen_ai.usage.input_tokens": int64(5),
 		"gen_ai.usage.output_tokens": int64(7), "gen_ai.response.finish_reasons": []string{"stop"}, "gen_ai.response.id": "chatcmpl-1",
 		"mlx.model.sha256": strings.Repeat("c", 64), "mlx.request.id": "req-1", "client.address": "10.0.0.7", "mlx.input.size": int64(12),
-		"enduser.pseudo.id": h.in.Pseudonym("alice@example.com"), "mlx.memory.active": int64(100), "mlx.device": "cpu",
+		"enduser.pseudo.id": h.in.Pseudonym("alice@example.com"), "mlx.memory.active": int64(100), "mlx.memory.peak": int64(200),
+		"mlx.memory.cache": int64(50), "mlx.device": "cpu", "mlx.version": "0.32.4",
 	}
-	wantAttrs(t, "span", s.Attributes(), want)
+	wantExactAttrs(t, "span", s.Attributes(), want)
 	ev := h.event(t, EventInferenceCompleted)
-	wantAttrs(t, "event", ev.Attributes, map[string]any{
+	wantExactAttrs(t, "event", ev.Attributes, map[string]any{
 		"gen_ai.operation.name": "chat", "gen_ai.request.model": "tiny-lm", "mlx.model.sha256": strings.Repeat("c", 64),
 		"mlx.request.id": "req-1", "enduser.pseudo.id": h.in.Pseudonym("alice@example.com"), "client.address": "10.0.0.7",
 		"gen_ai.usage.input_tokens": int64(5), "gen_ai.usage.output_tokens": int64(7),

@@ -24,7 +24,7 @@ func TestLoadPolicyFile(t *testing.T) {
 	if r := p.checkSource("hf://evil-community/phi-2"); r != RuleSourceAllowed {
 		t.Errorf("other org allowed (%q)", r)
 	}
-	if r := p.checkFormat(sniff.NPZ, false, false); r != RuleFormatAllowed {
+	if r := p.checkFormat(sniff.NPZ, false, false, nil); r != RuleFormatAllowed {
 		t.Errorf("npz allowed (%q)", r)
 	}
 }

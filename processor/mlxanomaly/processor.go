@@ -154,7 +154,7 @@ func resourceObs(p *anomalyProcessor, res pcommon.Resource) obs {
 
 func spanID(id [8]byte) uint64 { return binary.BigEndian.Uint64(id[:]) }
 
-// ProcessTraces scores every MLX span and adds the mlxanomaly attributes.
+// processTraces scores every MLX span and adds the mlxanomaly attributes.
 func (p *anomalyProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	e := p.e
 	e.mu.Lock()
@@ -201,7 +201,7 @@ func (p *anomalyProcessor) processTraces(_ context.Context, td ptrace.Traces) (p
 	return td, nil
 }
 
-// ProcessLogs scores every MLX security event and adds the mlxanomaly attributes.
+// processLogs scores every MLX security event and adds the mlxanomaly attributes.
 func (p *anomalyProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
 	e := p.e
 	e.mu.Lock()

@@ -117,7 +117,9 @@ func (b *observedBody) observe(p []byte) {
 			return
 		}
 		if len(b.line) == 0 && !b.lineOver {
-			b.handleLine(p[:i]) // the whole line is in this chunk: no copy
+			if i <= b.maxLine {
+				b.handleLine(p[:i]) // the whole line is in this chunk: no copy
+			} // else: over the bound even when it arrives in one read; it passes unparsed
 		} else {
 			b.appendLine(p[:i])
 			if !b.lineOver {

@@ -7,12 +7,14 @@ import (
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/jsonexact"
 )
 
 // endpoint is what a request path says about the call.
 type endpoint struct {
 	operation string
-	ollama    bool // Ollama's native API: NDJSON streams, stream on by default
+	ollama    bool // Ollama's native API: NDJSON streams ending with done:true, stream on by default
+	responses bool // OpenAI's Responses API: typed events ending with response.completed and kin
 }
 
 // classify maps a request path to an inference operation; ok is false for paths that are not
@@ -26,7 +28,7 @@ func classify(path string) (endpoint, bool) {
 	case strings.HasSuffix(path, "/embeddings"):
 		return endpoint{operation: otelmlx.OperationEmbeddings}, true
 	case strings.HasSuffix(path, "/responses"):
-		return endpoint{operation: otelmlx.OperationChat}, true
+		return endpoint{operation: otelmlx.OperationChat, responses: true}, true
 	case strings.HasSuffix(path, "/api/chat"):
 		return endpoint{operation: otelmlx.OperationChat, ollama: true}, true
 	case strings.HasSuffix(path, "/api/generate"):
@@ -44,15 +46,46 @@ type requestInfo struct {
 	Stream    bool
 }
 
+// requestDoc is read with exact keys (see jsonexact): the server reads "model", and a
+// "MODEL" beside it must not change what is recorded.
 type requestDoc struct {
-	Model               string `json:"model"`
-	MaxTokens           *int64 `json:"max_tokens"`
-	MaxCompletionTokens *int64 `json:"max_completion_tokens"`
-	MaxOutputTokens     *int64 `json:"max_output_tokens"`
-	Stream              *bool  `json:"stream"`
-	Options             *struct {
-		NumPredict *int64 `json:"num_predict"`
-	} `json:"options"`
+	Model               string
+	MaxTokens           *int64
+	MaxCompletionTokens *int64
+	MaxOutputTokens     *int64
+	Stream              *bool
+	Options             *optionsDoc
+}
+
+type optionsDoc struct{ NumPredict *int64 }
+
+func (d *requestDoc) UnmarshalJSON(b []byte) error {
+	return jsonexact.Members(b, func(k string, v json.RawMessage) error {
+		switch k {
+		case "model":
+			return json.Unmarshal(v, &d.Model)
+		case "max_tokens":
+			return json.Unmarshal(v, &d.MaxTokens)
+		case "max_completion_tokens":
+			return json.Unmarshal(v, &d.MaxCompletionTokens)
+		case "max_output_tokens":
+			return json.Unmarshal(v, &d.MaxOutputTokens)
+		case "stream":
+			return json.Unmarshal(v, &d.Stream)
+		case "options":
+			return json.Unmarshal(v, &d.Options)
+		}
+		return nil
+	})
+}
+
+func (d *optionsDoc) UnmarshalJSON(b []byte) error {
+	return jsonexact.Members(b, func(k string, v json.RawMessage) error {
+		if k == "num_predict" {
+			return json.Unmarshal(v, &d.NumPredict)
+		}
+		return nil
+	})
 }
 
 // maxTokensBound keeps a hostile max_tokens from overflowing int on 32-bit platforms.
@@ -85,38 +118,173 @@ func parseRequest(body []byte, ep endpoint) requestInfo {
 }
 
 // responseDoc covers a non-streamed response and one chunk of a stream, for the OpenAI shapes
-// (chat, completions, embeddings) and Ollama's.
+// (chat, completions, embeddings, Responses API events) and Ollama's. Keys match exactly.
 type responseDoc struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Choices []struct {
-		FinishReason *string `json:"finish_reason"`
-		Text         string  `json:"text"`
-		Delta        *struct {
-			Content          string          `json:"content"`
-			ReasoningContent string          `json:"reasoning_content"`
-			Reasoning        string          `json:"reasoning"`
-			ToolCalls        json.RawMessage `json:"tool_calls"`
-		} `json:"delta"`
-	} `json:"choices"`
-	Usage *struct {
-		PromptTokens     int64 `json:"prompt_tokens"`
-		CompletionTokens int64 `json:"completion_tokens"`
-		InputTokens      int64 `json:"input_tokens"`
-		OutputTokens     int64 `json:"output_tokens"`
-	} `json:"usage"`
+	ID      string
+	Model   string
+	Choices []choiceDoc
+	Usage   *usageDoc
 	// Ollama
-	Done            *bool  `json:"done"`
-	DoneReason      string `json:"done_reason"`
-	PromptEvalCount int64  `json:"prompt_eval_count"`
-	EvalCount       int64  `json:"eval_count"`
-	Response        string `json:"response"`
-	Message         *struct {
-		Content  string `json:"content"`
-		Thinking string `json:"thinking"`
-	} `json:"message"`
+	Done            *bool
+	DoneReason      string
+	PromptEvalCount int64
+	EvalCount       int64
+	Response        string
+	Message         *messageDoc
+	// Responses API events: the event type, a text delta, and the response object that the
+	// response.created / .completed / .incomplete / .failed events carry.
+	Type      string
+	TextDelta string
+	Resp      *responseObj
 	// Some servers (and OpenAI's error shape) send an error object inside a 200 stream.
-	Error json.RawMessage `json:"error"`
+	Error json.RawMessage
+}
+
+type choiceDoc struct {
+	FinishReason *string
+	Text         string
+	Delta        *deltaDoc
+}
+
+type deltaDoc struct {
+	Content, ReasoningContent, Reasoning string
+	ToolCalls                            json.RawMessage
+}
+
+type usageDoc struct {
+	PromptTokens, CompletionTokens, InputTokens, OutputTokens int64
+}
+
+type messageDoc struct{ Content, Thinking string }
+
+// responseObj is the response object of the Responses API.
+type responseObj struct {
+	ID, Model, Status string
+	Usage             *usageDoc
+	IncompleteReason  string
+	Error             json.RawMessage
+}
+
+func (d *responseDoc) UnmarshalJSON(b []byte) error {
+	return jsonexact.Members(b, func(k string, v json.RawMessage) error {
+		switch k {
+		case "id":
+			return json.Unmarshal(v, &d.ID)
+		case "model":
+			return json.Unmarshal(v, &d.Model)
+		case "choices":
+			return json.Unmarshal(v, &d.Choices)
+		case "usage":
+			return json.Unmarshal(v, &d.Usage)
+		case "done":
+			return json.Unmarshal(v, &d.Done)
+		case "done_reason":
+			return json.Unmarshal(v, &d.DoneReason)
+		case "prompt_eval_count":
+			return json.Unmarshal(v, &d.PromptEvalCount)
+		case "eval_count":
+			return json.Unmarshal(v, &d.EvalCount)
+		case "response":
+			if len(v) > 0 && v[0] == '{' {
+				return json.Unmarshal(v, &d.Resp) // Responses API event
+			}
+			return json.Unmarshal(v, &d.Response) // Ollama's generated text
+		case "message":
+			return json.Unmarshal(v, &d.Message)
+		case "type":
+			return json.Unmarshal(v, &d.Type)
+		case "delta":
+			if len(v) > 0 && v[0] == '"' {
+				return json.Unmarshal(v, &d.TextDelta)
+			}
+		case "error":
+			d.Error = v
+		}
+		return nil
+	})
+}
+
+func (c *choiceDoc) UnmarshalJSON(b []byte) error {
+	return jsonexact.Members(b, func(k string, v json.RawMessage) error {
+		switch k {
+		case "finish_reason":
+			return json.Unmarshal(v, &c.FinishReason)
+		case "text":
+			return json.Unmarshal(v, &c.Text)
+		case "delta":
+			return json.Unmarshal(v, &c.Delta)
+		}
+		return nil
+	})
+}
+
+func (d *deltaDoc) UnmarshalJSON(b []byte) error {
+	return jsonexact.Members(b, func(k string, v json.RawMessage) error {
+		switch k {
+		case "content":
+			return json.Unmarshal(v, &d.Content)
+		case "reasoning_content":
+			return json.Unmarshal(v, &d.ReasoningContent)
+		case "reasoning":
+			return json.Unmarshal(v, &d.Reasoning)
+		case "tool_calls":
+			d.ToolCalls = v
+		}
+		return nil
+	})
+}
+
+func (u *usageDoc) UnmarshalJSON(b []byte) error {
+	return jsonexact.Members(b, func(k string, v json.RawMessage) error {
+		switch k {
+		case "prompt_tokens":
+			return json.Unmarshal(v, &u.PromptTokens)
+		case "completion_tokens":
+			return json.Unmarshal(v, &u.CompletionTokens)
+		case "input_tokens":
+			return json.Unmarshal(v, &u.InputTokens)
+		case "output_tokens":
+			return json.Unmarshal(v, &u.OutputTokens)
+		}
+		return nil
+	})
+}
+
+func (m *messageDoc) UnmarshalJSON(b []byte) error {
+	return jsonexact.Members(b, func(k string, v json.RawMessage) error {
+		switch k {
+		case "content":
+			return json.Unmarshal(v, &m.Content)
+		case "thinking":
+			return json.Unmarshal(v, &m.Thinking)
+		}
+		return nil
+	})
+}
+
+func (r *responseObj) UnmarshalJSON(b []byte) error {
+	return jsonexact.Members(b, func(k string, v json.RawMessage) error {
+		switch k {
+		case "id":
+			return json.Unmarshal(v, &r.ID)
+		case "model":
+			return json.Unmarshal(v, &r.Model)
+		case "status":
+			return json.Unmarshal(v, &r.Status)
+		case "usage":
+			return json.Unmarshal(v, &r.Usage)
+		case "incomplete_details":
+			return jsonexact.Members(v, func(k string, v json.RawMessage) error {
+				if k == "reason" {
+					return json.Unmarshal(v, &r.IncompleteReason)
+				}
+				return nil
+			})
+		case "error":
+			r.Error = v
+		}
+		return nil
+	})
 }
 
 // tokens says whether a chunk carries generated output.
@@ -129,18 +297,21 @@ func (d *responseDoc) tokens() bool {
 			return true
 		}
 	}
+	if d.TextDelta != "" && strings.HasSuffix(d.Type, ".delta") {
+		return true // Responses API: output_text, refusal, reasoning and tool argument deltas
+	}
 	return d.Response != "" || (d.Message != nil && (d.Message.Content != "" || d.Message.Thinking != ""))
 }
 
 // maxReasons bounds the finish reasons kept per response (one per choice; n can be large).
-const maxReasons = 16
+const maxReasons = otelmlx.MaxFinishReasons
 
 // accumulator folds a response, or the chunks of a stream, into an otelmlx.Response.
 type accumulator struct {
 	resp      otelmlx.Response
 	usage     bool // the server reported usage
 	chunks    int64
-	finished  bool // a finish reason, [DONE] or done:true was seen
+	finished  bool // the API's terminator was seen ([DONE], done:true, a terminal Responses event)
 	sawTokens bool
 	failure   string // an error object inside the body
 }
@@ -154,7 +325,6 @@ func (a *accumulator) add(d *responseDoc, sanitize func(string) string) {
 	}
 	for _, c := range d.Choices {
 		if c.FinishReason != nil && *c.FinishReason != "" {
-			a.finished = true
 			if len(a.resp.FinishReasons) < maxReasons {
 				a.resp.FinishReasons = append(a.resp.FinishReasons, sanitize(*c.FinishReason))
 			}
@@ -178,9 +348,48 @@ func (a *accumulator) add(d *responseDoc, sanitize func(string) string) {
 	if len(d.Error) > 0 && string(d.Error) != "null" && a.failure == "" {
 		a.failure = mlxconv.ErrorTypeServerError
 	}
+	if r := d.Resp; r != nil {
+		a.addResponse(d.Type, r, sanitize)
+	}
+	if d.Type == "error" {
+		// A Responses API error event ends the stream.
+		a.finished = true
+		a.failure = "server_error"
+	}
 	if d.tokens() {
 		a.chunks++
 		a.sawTokens = true
+	}
+}
+
+// addResponse folds the response object of a Responses API event. Its terminal events
+// (response.completed, response.incomplete, response.failed) end the stream; there is no
+// [DONE] and no finish_reason in that API.
+func (a *accumulator) addResponse(typ string, r *responseObj, sanitize func(string) string) {
+	if r.ID != "" && a.resp.ID == "" {
+		a.resp.ID = sanitize(r.ID)
+	}
+	if r.Model != "" && a.resp.Model == "" {
+		a.resp.Model = sanitize(r.Model)
+	}
+	if u := r.Usage; u != nil {
+		a.usage = true
+		a.resp.InputTokens, a.resp.OutputTokens = u.InputTokens, u.OutputTokens
+	}
+	switch typ {
+	case "response.completed":
+		a.finished = true
+		a.resp.FinishReasons = append(a.resp.FinishReasons[:0], "stop")
+	case "response.incomplete":
+		a.finished = true
+		reason := "incomplete"
+		if r.IncompleteReason != "" {
+			reason = sanitize(r.IncompleteReason)
+		}
+		a.resp.FinishReasons = append(a.resp.FinishReasons[:0], reason)
+	case "response.failed":
+		a.finished = true
+		a.failure = "server_error"
 	}
 }
 

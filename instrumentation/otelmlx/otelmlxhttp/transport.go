@@ -22,6 +22,8 @@ const (
 	DefaultMaxResponseBody = 4 << 20 // bytes of a non-streamed response kept to read its usage
 	DefaultMaxLine         = 1 << 20 // bytes of one stream line; longer lines pass unparsed
 	maxServers             = 1024    // servers whose last model is remembered for switches
+	maxServerKey           = 512     // bytes of a scheme://host:port worth remembering
+	maxServerBytes         = 1 << 20 // bytes of server names and models remembered
 )
 
 // Transport is an http.RoundTripper that records MLX inference calls. Create it with
@@ -35,8 +37,9 @@ type Transport struct {
 	maxLine int
 	strict  bool
 
-	mu   sync.Mutex
-	last map[string]string // server → model it served last
+	mu        sync.Mutex
+	last      map[string]string // server → model it served last (model sanitized, so bounded)
+	lastBytes int
 }
 
 // Option configures a Transport.
@@ -76,8 +79,11 @@ func WithMaxLine(n int) Option {
 	}
 }
 
-// WithStrictStreamEnd turns off (false) the io.ErrUnexpectedEOF a reader gets from a stream
-// that ends without its terminator; the span records the truncation either way.
+// WithStrictStreamEnd(true) makes a reader get io.ErrUnexpectedEOF instead of io.EOF from a
+// stream that ends without its API's terminator ([DONE] for chat and completions, a terminal
+// event for the Responses API, done:true for Ollama). Off by default: the transport never
+// changes what the client receives, and the span records the truncation either way
+// (error.type=stream_truncated).
 func WithStrictStreamEnd(on bool) Option {
 	return func(t *Transport) { t.strict = on }
 }
@@ -92,7 +98,7 @@ func NewTransport(base http.RoundTripper, in *otelmlx.Instrumenter, opts ...Opti
 		in, _ = otelmlx.New() // cannot fail without options
 	}
 	t := &Transport{base: base, in: in, maxReq: DefaultMaxRequestBody, maxResp: DefaultMaxResponseBody,
-		maxLine: DefaultMaxLine, strict: true, last: map[string]string{}}
+		maxLine: DefaultMaxLine, last: map[string]string{}}
 	for _, o := range opts {
 		o(t)
 	}
@@ -135,7 +141,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	body := req.Body
 	if body != nil && body != http.NoBody {
 		var err error
-		head, err = io.ReadAll(io.LimitReader(body, t.maxReq+1))
+		head, err = t.readHead(req)
 		if err != nil {
 			body.Close() // a RoundTripper closes the body even when it fails
 			return nil, fmt.Errorf("otelmlxhttp: reading the request body: %w", err)
@@ -201,17 +207,51 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// readHead reads the first maxReq+1 bytes of the request body. A body in memory (GetBody is
+// set) is read directly; any other (a pipe still being written, a slow upload) is read while
+// watching the request's context, so a deadline or a cancel ends the call instead of waiting
+// for the writer. The caller closes the body on error, which also ends the reading goroutine.
+func (t *Transport) readHead(req *http.Request) ([]byte, error) {
+	lr := io.LimitReader(req.Body, t.maxReq+1)
+	if req.GetBody != nil {
+		return io.ReadAll(lr)
+	}
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(lr)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+}
+
 // switched records model as the last one served by server and reports whether it differs from
 // the one before.
 func (t *Transport) switched(server, model string) (prev string, ok bool) {
 	if model == "" {
 		return "", false
 	}
+	if len(server) > maxServerKey {
+		return "", false // not remembered: the memory is bounded in bytes as well as entries
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	prev, seen := t.last[server]
-	if !seen && len(t.last) >= maxServers {
+	if !seen && (len(t.last) >= maxServers || t.lastBytes+len(server)+len(model) > maxServerBytes) {
 		clear(t.last) // bounded: forgetting costs at most one missed switch per server
+		t.lastBytes = 0
+	}
+	t.lastBytes += len(model) - len(prev)
+	if !seen {
+		t.lastBytes += len(server)
 	}
 	t.last[server] = model
 	return prev, seen && prev != model

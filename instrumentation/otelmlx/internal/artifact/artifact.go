@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
@@ -46,18 +48,39 @@ type Manifest struct {
 
 // Format is the model's format as the data contract reports it: that of its weight files.
 // Any pickle (or object array) in the model wins, because a loader that globs a directory can
-// pick it up; a directory of only auxiliary files (configs, tokenizers) is unknown.
+// pick it up; so does a file named like weights whose content is no format the sniffer knows
+// (the model is then unknown, not the format of its neighbours). A directory of only auxiliary
+// files (configs, tokenizers) is unknown.
 func (m *Manifest) Format() sniff.Format {
 	var f sniff.Format = sniff.Unknown
+	unclassified := false
 	for _, file := range m.Files {
 		switch {
 		case file.Sniff.Format == sniff.Pickle:
 			return sniff.Pickle
-		case file.Sniff.Format != sniff.Unknown && f == sniff.Unknown:
+		case file.Sniff.Format == sniff.Unknown:
+			unclassified = unclassified || (m.Dir && weightName(file.Rel))
+		case f == sniff.Unknown:
 			f = file.Sniff.Format
 		}
 	}
+	if unclassified {
+		return sniff.Unknown
+	}
 	return f
+}
+
+// weightExts are the extensions of files that model loaders open as weights (transformers,
+// torch.load, numpy, joblib, mlx_lm's glob, GGML tools, ONNX, Keras).
+var weightExts = map[string]bool{
+	".safetensors": true, ".gguf": true, ".ggml": true, ".npy": true, ".npz": true,
+	".bin": true, ".pt": true, ".pth": true, ".ckpt": true, ".pkl": true, ".pickle": true,
+	".joblib": true, ".msgpack": true, ".h5": true, ".hdf5": true, ".keras": true,
+	".onnx": true, ".tflite": true, ".pb": true, ".mlmodel": true,
+}
+
+func weightName(rel string) bool {
+	return weightExts[strings.ToLower(path.Ext(rel))]
 }
 
 // Unsafe reports whether any file can run code when loaded.
@@ -68,6 +91,36 @@ func (m *Manifest) Unsafe() bool {
 		}
 	}
 	return false
+}
+
+// Detail says why the model is unsafe or unknown: the first unsafe file and what the sniffer
+// found in it (a pickle's protocol, a polyglot, an object array), or the first weight-named
+// file of no known format. Empty otherwise.
+func (m *Manifest) Detail() string {
+	for _, file := range m.Files {
+		if file.Sniff.Unsafe {
+			if file.Sniff.Detail == "" {
+				return file.Rel
+			}
+			return file.Rel + ": " + file.Sniff.Detail
+		}
+	}
+	for _, file := range m.Files {
+		if m.Dir && file.Sniff.Format == sniff.Unknown && weightName(file.Rel) {
+			return file.Rel + ": named like weights, content of no known format"
+		}
+	}
+	return ""
+}
+
+// Polyglot returns the first file that is valid in a weight format and a pickle at once.
+func (m *Manifest) Polyglot() (File, bool) {
+	for _, f := range m.Files {
+		if f.Sniff.Polyglot {
+			return f, true
+		}
+	}
+	return File{}, false
 }
 
 // FormatErr returns the first structural fault found in the model's files, or nil.

@@ -35,7 +35,12 @@ type cache struct {
 	cap   int
 	ll    *list.List
 	items map[fileKey]*list.Element
+	bytes int // approximate bytes held by keys and values
 }
+
+// maxCacheBytes bounds the cache in bytes as well as in entries: keys hold paths, and values
+// details and fault messages, whose lengths the files' names and contents choose.
+const maxCacheBytes = 8 << 20
 
 type cacheItem struct {
 	key fileKey
@@ -63,16 +68,32 @@ func (c *cache) put(k fileKey, v entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[k]; ok {
-		el.Value.(*cacheItem).val = v
+		it := el.Value.(*cacheItem)
+		c.bytes += v.cost() - it.val.cost()
+		it.val = v
 		c.ll.MoveToFront(el)
-		return
+	} else {
+		c.items[k] = c.ll.PushFront(&cacheItem{key: k, val: v})
+		c.bytes += k.cost() + v.cost()
 	}
-	c.items[k] = c.ll.PushFront(&cacheItem{key: k, val: v})
-	for c.ll.Len() > c.cap {
+	for c.ll.Len() > c.cap || (c.bytes > maxCacheBytes && c.ll.Len() > 1) {
 		last := c.ll.Back()
 		c.ll.Remove(last)
-		delete(c.items, last.Value.(*cacheItem).key)
+		it := last.Value.(*cacheItem)
+		c.bytes -= it.key.cost() + it.val.cost()
+		delete(c.items, it.key)
 	}
+}
+
+// cost approximates the bytes an entry holds: its strings and the fixed part.
+func (k fileKey) cost() int { return len(k.path) + 48 }
+
+func (e entry) cost() int {
+	n := len(e.digest) + len(e.sniff.Detail) + len(e.sniff.Format) + 64
+	if e.sniff.Err != nil {
+		n += len(e.sniff.Err.Error())
+	}
+	return n
 }
 
 func (c *cache) len() int {

@@ -4,44 +4,67 @@ package artifact
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 )
 
-// walkFiles calls visit for every regular file below root (following links to files, not to
-// directories; skipping dot-files and dot-directories), with its slash-separated path relative
-// to root.
+// walkFiles calls visit for every regular file below root, with its slash-separated path
+// relative to root, skipping dot-files and dot-directories. Links are followed, to files and to
+// directories; a loop, or anything that is neither a regular file nor a directory, refuses the
+// model (see walk_unix.go).
 func walkFiles(root string, visit func(rel, abs string, k fileKey) error) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	dirs := 0
+	var walk func(dir, rel string, ancestors []os.FileInfo) error
+	walk = func(dir, rel string, ancestors []os.FileInfo) error {
+		dirs++
+		if dirs > MaxFiles {
+			return fmt.Errorf("model directory holds more than %d directories (counting each link to a directory); point the reference at the model itself", MaxFiles)
+		}
+		self, err := os.Stat(dir)
 		if err != nil {
 			return err
 		}
-		if p == root {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
+		for _, a := range ancestors {
+			if os.SameFile(a, self) {
+				return fmt.Errorf("model directory has a link loop at %s; remove the link", dir)
 			}
-			return nil
 		}
-		if d.IsDir() {
-			if strings.Count(rel, "/") >= MaxDepth {
-				return fmt.Errorf("model directory is nested deeper than %d levels at %s", MaxDepth, p)
-			}
-			return nil
-		}
-		fi, err := os.Stat(p) // follows links: the digest covers what a loader would read
+		ancestors = append(ancestors, self)
+		ents, err := os.ReadDir(dir)
 		if err != nil {
 			return err
 		}
-		if !fi.Mode().IsRegular() {
-			return nil
+		for _, d := range ents {
+			name := d.Name()
+			if strings.HasPrefix(name, ".") {
+				continue
+			}
+			r, abs := name, filepath.Join(dir, name)
+			if rel != "" {
+				r = rel + "/" + name
+			}
+			fi, err := os.Stat(abs) // follows links: the digest covers what a loader would read
+			if err != nil {
+				return err
+			}
+			switch {
+			case fi.IsDir():
+				if strings.Count(r, "/") >= MaxDepth {
+					return fmt.Errorf("model directory is nested deeper than %d levels at %s", MaxDepth, abs)
+				}
+				if err := walk(abs, r, ancestors); err != nil {
+					return err
+				}
+			case fi.Mode().IsRegular():
+				if err := visit(r, abs, keyOf(abs, fi)); err != nil {
+					return err
+				}
+			default:
+				return fmt.Errorf("model directory holds %s, which is neither a regular file nor a directory (%s); remove it", abs, fi.Mode().Type())
+			}
 		}
-		return visit(rel, p, keyOf(p, fi))
-	})
+		return nil
+	}
+	return walk(root, "", nil)
 }

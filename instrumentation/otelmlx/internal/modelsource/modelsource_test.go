@@ -59,7 +59,8 @@ func TestClassifyResolvesSymlinks(t *testing.T) {
 }
 
 func FuzzClassify(f *testing.F) {
-	for _, s := range []string{"/srv/m", "file:///x", "hf://a/b@c", "org/repo", "https://u:p@h/p?sig=1", "s3://b/k", "::", "\x00"} {
+	for _, s := range []string{"/srv/m", "file:///x", "hf://a/b@c", "org/repo", "https://u:p@h/p?sig=1", "s3://b/k", "::", "\x00",
+		"hf://a/%2e%2e/b", "https://h/a/../b", "https://u:hunter2%@h/p", "a/b@../../c", "https://h/a?password=hunter2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, ref string) {
@@ -72,8 +73,21 @@ func FuzzClassify(f *testing.F) {
 		if s.Kind == Local && !strings.HasPrefix(s.URI, "file:///") {
 			t.Fatalf("local source %q has URI %q", ref, s.URI)
 		}
-		if strings.Contains(ref, "://") && strings.Contains(ref, ":hunter2@") && strings.Contains(s.URI, "hunter2") {
+		if uriPrefix.MatchString(strings.TrimSpace(ref)) && strings.Contains(ref, ":hunter2") && strings.Contains(s.URI, "hunter2") {
 			t.Fatalf("password kept in %q", s.URI)
+		}
+		if s.Err != nil && strings.Contains(s.Err.Error(), "hunter2") {
+			t.Fatalf("password in the error %v", s.Err)
+		}
+		if s.Remote && s.Err == nil {
+			// A normalised remote URI has no dot segments left for an allowlist to trip on.
+			rest := s.URI[strings.Index(s.URI, "://")+3:]
+			rest, _, _ = strings.Cut(rest, "?")
+			for _, seg := range strings.Split(rest, "/") {
+				if seg == "." || seg == ".." {
+					t.Fatalf("Classify(%q) = %q keeps a dot segment", ref, s.URI)
+				}
+			}
 		}
 	})
 }

@@ -10,6 +10,7 @@ package sanitize
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -20,7 +21,8 @@ const DefaultMaxLen = 1024
 const truncMarker = "…[truncated "
 
 // String returns s with control characters, invalid UTF-8, and invisible or direction-changing
-// Unicode escaped, bounded to at most maxLen bytes plus a truncation marker.
+// Unicode (anything not a letter, mark, number, punctuation, symbol or space, and the
+// default-ignorable runes among those) escaped, bounded to at most maxLen bytes plus a truncation marker.
 // Printable ASCII without backslashes is returned unchanged and without allocating.
 func String(s string, maxLen int) string {
 	if maxLen <= 0 {
@@ -76,25 +78,23 @@ func isPlain(s string) bool {
 	return true
 }
 
-// mustEscape reports runes that are printable in the Go sense but change how text around them
-// is displayed: C1 controls, bidirectional embeddings, overrides and isolates, zero-width
-// characters, line and paragraph separators, and the byte order mark.
+// visible are the categories a reader sees: letters, marks, numbers, punctuation, symbols and
+// space separators. Everything else (controls, format characters such as bidirectional
+// overrides, zero-width and tag characters, line and paragraph separators, private use,
+// surrogates and unassigned code points) is escaped.
+var visible = []*unicode.RangeTable{unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs}
+
+// invisible are runes of visible categories that render as nothing: the default-ignorable code
+// points (Hangul fillers, the combining grapheme joiner, Khmer inherent vowels) and variation
+// selectors.
+var invisible = []*unicode.RangeTable{unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector}
+
+// mustEscape reports non-ASCII runes that are invisible or change how the text around them is
+// displayed. It decides by Unicode property rather than by a list, so characters a list would
+// miss (U+2060 word joiner, U+180E, soft hyphen, interlinear annotations, tag characters) are
+// escaped too.
 func mustEscape(r rune) bool {
-	switch {
-	case r >= 0x80 && r <= 0x9f:
-		return true
-	case r == 0x061c, r == 0x200e, r == 0x200f:
-		return true
-	case r >= 0x200b && r <= 0x200d:
-		return true
-	case r >= 0x202a && r <= 0x202e:
-		return true
-	case r >= 0x2066 && r <= 0x2069:
-		return true
-	case r == 0x2028, r == 0x2029, r == 0xfeff:
-		return true
-	}
-	return false
+	return !unicode.IsOneOf(visible, r) || unicode.IsOneOf(invisible, r)
 }
 
 const hexDigits = "0123456789abcdef"
@@ -103,9 +103,14 @@ func appendHexByte(dst []byte, kind byte, c byte) []byte {
 	return append(dst, '\\', kind, hexDigits[c>>4], hexDigits[c&0xf])
 }
 
+// appendU appends \uXXXX, or \UXXXXXXXX for runes past U+FFFF, so the escape can be undone.
 func appendU(dst []byte, r rune) []byte {
-	dst = append(dst, '\\', 'u')
-	for shift := 12; shift >= 0; shift -= 4 {
+	kind, top := byte('u'), 12
+	if r > 0xffff {
+		kind, top = 'U', 28
+	}
+	dst = append(dst, '\\', kind)
+	for shift := top; shift >= 0; shift -= 4 {
 		dst = append(dst, hexDigits[(r>>uint(shift))&0xf])
 	}
 	return dst

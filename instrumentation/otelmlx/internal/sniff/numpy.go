@@ -9,6 +9,8 @@ import (
 	"io"
 	"path"
 	"strings"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/pickle"
 )
 
 // npyHeader parses the fixed part of a .npy header from h (which starts with the magic) and
@@ -40,27 +42,15 @@ func npyHeader(h []byte, size int64) (unsafe bool, detail string, err error) {
 		return false, "", fmt.Errorf("header truncated: %d of %d bytes", len(h)-int(start), hlen)
 	}
 	dict := h[start : start+hlen]
-	if !bytes.Contains(dict, []byte("'descr'")) {
-		return false, "", errors.New("header has no 'descr' key")
+	v, err := pyParse(string(dict))
+	if err != nil {
+		return false, "", err
 	}
-	return objectDtype(dict), fmt.Sprintf("v%d.%d", major, minor), nil
-}
-
-// objectDtype finds the descr value and reports an object ('O') type anywhere in it, including
-// inside structured dtypes.
-func objectDtype(dict []byte) bool {
-	_, after, ok := bytes.Cut(dict, []byte("'descr'"))
-	if !ok {
-		return false
+	descr, err := npyDescr(v)
+	if err != nil {
+		return false, "", err
 	}
-	// The descr value ends where the next top-level key starts.
-	if i := bytes.Index(after, []byte("'fortran_order'")); i >= 0 {
-		after = after[:i]
-	} else if i := bytes.Index(after, []byte("'shape'")); i >= 0 {
-		after = after[:i]
-	}
-	return bytes.Contains(after, []byte("|O'")) || bytes.Contains(after, []byte("'O'")) ||
-		bytes.Contains(after, []byte("<O'")) || bytes.Contains(after, []byte(">O'"))
+	return objectDescr(descr), fmt.Sprintf("v%d.%d", major, minor), nil
 }
 
 func npy(r io.ReaderAt, size int64) (Result, error) {
@@ -101,17 +91,18 @@ func npz(r io.ReaderAt, size int64) (Result, error) {
 	}
 	unsafe := false
 	arrays := 0
+	other := "" // the first member that is not an array
 	for _, f := range zr.File {
 		name := f.Name
 		if strings.HasSuffix(name, "/") {
 			continue
 		}
-		head, err := memberHead(f, 12+4096)
+		head, err := memberHead(f, memberHeadLen)
 		if err != nil {
 			return fault(NPZ, "member %q: %v", clip(name), err), nil
 		}
 		switch {
-		case isPickle(head) || path.Ext(name) == ".pkl":
+		case isPickle(head) || path.Ext(name) == ".pkl" || memberIsPickle(head):
 			return Result{Format: Pickle, Unsafe: true, Detail: fmt.Sprintf("pickle member %q in zip archive", clip(name))}, nil
 		case bytes.HasPrefix(head, []byte("\x93NUMPY")):
 			u, _, herr := npyHeader(head, int64(f.UncompressedSize64))
@@ -121,10 +112,27 @@ func npz(r io.ReaderAt, size int64) (Result, error) {
 			unsafe = unsafe || u
 			arrays++
 		default:
-			return Result{Format: Unknown, Detail: fmt.Sprintf("zip member %q is not a .npy array", clip(name))}, nil
+			// Keep looking: a pickle in a later member (PyTorch's archive/data.pkl beside its
+			// storages) makes the whole archive pickle, whatever order the members come in.
+			if other == "" {
+				other = name
+			}
 		}
 	}
+	if other != "" {
+		return Result{Format: Unknown, Detail: fmt.Sprintf("zip member %q is not a .npy array", clip(other))}, nil
+	}
 	return Result{Format: NPZ, Unsafe: unsafe, Detail: fmt.Sprintf("%d arrays", arrays)}, nil
+}
+
+// memberHeadLen is how much of a zip member is decompressed to identify it.
+const memberHeadLen = 12 + 4096
+
+// memberIsPickle reads a member's head as a pickle stream, whatever its first byte.
+func memberIsPickle(head []byte) bool {
+	res, err := pickle.ScanBytes(head, pickleLimits)
+	v, _ := pickleVerdict(res, err, len(head) >= memberHeadLen)
+	return v != ""
 }
 
 // memberHead decompresses at most limit bytes of a zip member, so a compression bomb costs

@@ -2,11 +2,14 @@ package sniff
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"math/bits"
 	"slices"
 	"strconv"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/jsonexact"
 )
 
 // dtypeSize is the element size in bytes of each safetensors dtype.
@@ -18,9 +21,45 @@ var dtypeSize = map[string]uint64{
 }
 
 type tensorInfo struct {
-	Dtype       string   `json:"dtype"`
-	Shape       []uint64 `json:"shape"`
-	DataOffsets []uint64 `json:"data_offsets"`
+	Dtype       string
+	Shape       []uint64
+	DataOffsets []uint64
+}
+
+// parseTensorInfo reads one tensor's entry as the reference implementation (serde) reads it:
+// exact field names, each at most once, dtype, shape and data_offsets all present; unknown
+// fields are ignored.
+func parseTensorInfo(msg []byte) (tensorInfo, error) {
+	var ti tensorInfo
+	var has [3]bool
+	err := jsonexact.Unique(msg, func(k string, v json.RawMessage) error {
+		var i int
+		var dst any
+		switch k {
+		case "dtype":
+			i, dst = 0, &ti.Dtype
+		case "shape":
+			i, dst = 1, &ti.Shape
+		case "data_offsets":
+			i, dst = 2, &ti.DataOffsets
+		default:
+			return nil
+		}
+		if string(v) == "null" {
+			return fmt.Errorf("%s is null", k)
+		}
+		has[i] = true
+		return json.Unmarshal(v, dst)
+	})
+	if err != nil {
+		return ti, err
+	}
+	for i, name := range []string{"dtype", "shape", "data_offsets"} {
+		if !has[i] {
+			return ti, fmt.Errorf("missing field %s", name)
+		}
+	}
+	return ti, nil
 }
 
 func safetensors(r io.ReaderAt, size int64, headerLen uint64) (Result, error) {
@@ -37,22 +76,35 @@ func safetensors(r io.ReaderAt, size int64, headerLen uint64) (Result, error) {
 	if _, err := r.ReadAt(buf, 8); err != nil {
 		return Result{}, err
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(buf, &raw); err != nil {
-		return fault(Safetensors, "header is not a JSON object: %v", err), nil
+	// Keys are read exactly and once each: a name given twice (or a field, below) is a header
+	// two readers could read differently.
+	type member struct {
+		name string
+		msg  json.RawMessage
+	}
+	var raw []member
+	if err := jsonexact.Unique(buf, func(k string, v json.RawMessage) error {
+		raw = append(raw, member{k, v})
+		return nil
+	}); err != nil {
+		return fault(Safetensors, "header is not a JSON object with unique keys: %v", err), nil
 	}
 	dataLen := uint64(size) - 8 - headerLen
 	spans := make([][2]uint64, 0, len(raw))
-	for name, msg := range raw {
+	for _, m := range raw {
+		name, msg := m.name, m.msg
 		if name == "__metadata__" {
-			var md map[string]string
-			if err := json.Unmarshal(msg, &md); err != nil {
-				return fault(Safetensors, "__metadata__ must map strings to strings: %v", err), nil
+			err := jsonexact.Unique(msg, func(_ string, v json.RawMessage) error {
+				var val string
+				return json.Unmarshal(v, &val)
+			})
+			if err != nil {
+				return fault(Safetensors, "__metadata__ must map strings to strings, each key once: %v", err), nil
 			}
 			continue
 		}
-		var ti tensorInfo
-		if err := json.Unmarshal(msg, &ti); err != nil {
+		ti, err := parseTensorInfo(msg)
+		if err != nil {
 			return fault(Safetensors, "tensor %s: %v", strconv.Quote(clip(name)), err), nil
 		}
 		es, ok := dtypeSize[ti.Dtype]
