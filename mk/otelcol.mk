@@ -34,7 +34,7 @@ otelcol: $(OTELCOL)
 
 $(OTELCOL): $(OCB_STAMP) $(OTELCOL_INPUTS)
 	@echo "otelcol: building $@ with ocb $(OCB_VERSION) (several minutes on 2 cores the first time)"
-	@start=$$(date +%s); ./scripts/otelcol/build.sh $(OCB) $@; echo "otelcol: built in $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); OTELCOL_CORE_VERSION=$(OCB_VERSION) ./scripts/otelcol/build.sh $(OCB) $@; echo "otelcol: built in $$(( $$(date +%s) - start )) s"
 	@$@ components >/dev/null
 
 # The same generated sources for macOS on Apple silicon, without cgo (mlxmetal uses purego).
