@@ -64,9 +64,10 @@ e2e-backends: $(JAEGER) $(VLOGS) $(TELEMETRYGEN)
 
 e2e: $(OTELCOL) e2e-backends $(MLX_MODELS_STAMP)
 	@$(MLX_ENV); cd examples && $(GO) build -tags mlx -o $(BIN)/mlxservice ./mlxservice
+	cd test/e2e && $(GO) vet ./...
 	cd test/e2e && OTELCOL_MLX_BIN=$(OTELCOL) JAEGER_BIN=$(JAEGER) VLOGS_BIN=$(VLOGS) TELEMETRYGEN_BIN=$(TELEMETRYGEN) \
 	  MLXSERVICE_BIN=$(BIN)/mlxservice OTELMLX_MODELS_DIR=$(MLX_MODELS) OTELCOL_MLX_CONFIG_DIR=$(CURDIR) \
-	  $(GO) test -count=1 -timeout 15m -v ./... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)' 
+	  $(GO) test -count=1 -timeout 15m -v ./...
 
 TEST_EXTRA += otelcol-darwin e2e
 
