@@ -2,15 +2,18 @@ module github.com/otel-mlx/otel-mlx/examples
 
 go 1.26.0
 
-replace github.com/otel-mlx/otel-mlx/instrumentation => ../instrumentation
+replace (
+	github.com/otel-mlx/otel-mlx/instrumentation => ../instrumentation
+	github.com/otel-mlx/otel-mlx/runtime/mlxc => ../runtime/mlxc
+)
 
 require (
 	github.com/openai/openai-go/v3 v3.98.0
-	github.com/otel-mlx/otel-mlx/instrumentation v0.0.0-00010101000000-000000000000
+	github.com/otel-mlx/otel-mlx/instrumentation v0.0.0
+	github.com/otel-mlx/otel-mlx/runtime/mlxc v0.0.0
 	go.opentelemetry.io/contrib/exporters/autoexport v0.72.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0
-	go.opentelemetry.io/otel/log v1.47.0
 	go.opentelemetry.io/otel/log/logtest v0.23.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/log v1.47.0
@@ -51,6 +54,7 @@ require (
 	go.opentelemetry.io/otel/exporters/stdout/stdoutlog v0.23.0 // indirect
 	go.opentelemetry.io/otel/exporters/stdout/stdoutmetric v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/stdout/stdouttrace v1.47.0 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.11.1 // indirect

@@ -6,6 +6,11 @@ deps-check:
 	@bad=$$(cd instrumentation && $(GO) list -deps ./... | grep -E '^go.opentelemetry.io/(otel/sdk|collector)|^github.com/open-telemetry/opentelemetry-collector' || true); \
 	  if [ -n "$$bad" ]; then echo "instrumentation pulls in SDK or collector packages:"; echo "$$bad"; exit 1; fi; \
 	  echo "deps-check: instrumentation depends on the OpenTelemetry API only"
+	@if grep -q 'openai' instrumentation/go.mod; then \
+	  echo "instrumentation/go.mod lists openai-go: tests with heavy clients belong in test/mlxserver"; exit 1; fi
+	@bad=$$(cd instrumentation && $(GO) list -f '{{join .Imports "\n"}}' ./mlxconv | grep '\.' | grep -vE '^go.opentelemetry.io/otel/(attribute|semconv/)' || true); \
+	  if [ -n "$$bad" ]; then echo "mlxconv must stay dependency-free (attribute and semconv only), imports:"; echo "$$bad"; exit 1; fi; \
+	  echo "deps-check: mlxconv imports the standard library, attribute and semconv only"
 TEST_EXTRA += deps-check
 
 # Telemetry goes to the console exporters (a file here, summarized), or over OTLP when

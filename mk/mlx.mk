@@ -2,7 +2,8 @@
 #
 #   make mlx-venv     .venv with the pinned MLX wheels (installed when missing)
 #   make mlx-models   the tiny models, made locally with MLX from a fixed seed (nothing downloaded)
-#   make test-mlx     mlxc (cgo, -tags mlx) + otelmlxhttp against a real mlx_lm.server + mlxservice
+#   make test-mlx     runtime/mlxc (cgo, -tags mlx) + test/mlxserver (otelmlxhttp against a real
+#                     mlx_lm.server) + mlxservice
 #   make bench-mlx    inference overhead and load cost on real MLX, with ratio lines
 #   make demo-mlx     the traced example service on real MLX, driven by a few requests
 #
@@ -56,12 +57,12 @@ mlx-env: $(MLX_STAMP)
 
 test-mlx: $(MLX_MODELS_STAMP)
 	@$(MLX_ENV); echo "go test -race -tags mlx (mlxc on MLX $$MLX_VERSION at $$MLX_DIR)"; \
-	  cd instrumentation && $(GO) vet -tags mlx ./otelmlx/mlxc && \
-	  $(GO) test -c -race -tags mlx -o $(CURDIR)/build/mlxc.test ./otelmlx/mlxc && \
+	  cd runtime/mlxc && $(GO) vet -tags mlx ./... && \
+	  $(GO) test -c -race -tags mlx -o $(CURDIR)/build/mlxc.test . && \
 	  if ldd $(CURDIR)/build/mlxc.test 2>/dev/null | grep -q 'not found'; then ldd $(CURDIR)/build/mlxc.test; exit 1; fi && \
-	  OTELMLX_MODELS_DIR=$(MLX_MODELS) $(GO) test -race -count=1 -tags mlx ./otelmlx/mlxc
-	@$(MLX_ENV); echo "go test -race (otelmlxhttp against mlx_lm.server)"; \
-	  cd instrumentation && OTELMLX_LM_MODEL=$(MLX_MODELS)/tiny-lm $(GO) test -race -count=1 ./otelmlx/otelmlxhttp
+	  OTELMLX_MODELS_DIR=$(MLX_MODELS) $(GO) test -race -count=1 -tags mlx ./...
+	@$(MLX_ENV); echo "go test -race (test/mlxserver: otelmlxhttp and openai-go against mlx_lm.server)"; \
+	  cd test/mlxserver && OTELMLX_LM_MODEL=$(MLX_MODELS)/tiny-lm $(GO) test -race -count=1 ./...
 	@$(MLX_ENV); echo "go test -race -tags mlx (examples/mlxservice)"; \
 	  cd examples && $(GO) vet -tags mlx ./mlxservice/... && \
 	  OTELMLX_MODELS_DIR=$(MLX_MODELS) $(GO) test -race -count=1 -tags mlx ./mlxservice/...
@@ -75,14 +76,14 @@ $(MLX_BIG_MODEL): $(MLX_STAMP) scripts/mlx/make_models.py
 # way. Load: 21 rounds of bare / digest-while-loading / cached-digest loads of a 256 MiB model.
 bench-mlx: $(MLX_MODELS_STAMP) $(MLX_BIG_MODEL)
 	@mkdir -p build
-	@$(MLX_ENV); cd instrumentation && \
+	@$(MLX_ENV); cd runtime/mlxc && \
 	  OTELMLX_MODELS_DIR=$(MLX_MODELS) OTELMLX_BENCH_BIG_MODEL=$(MLX_BIG_MODEL) \
-	  $(GO) test -tags mlx -run '^$$' -bench 'Generate' -benchtime 150x ./otelmlx/mlxc | tee $(CURDIR)/build/bench-mlx.txt && \
-	  OTELMLX_MODELS_DIR=$(MLX_MODELS) $(GO) test -tags mlx -run '^$$' -bench 'Predict' -benchtime 3s ./otelmlx/mlxc | tee -a $(CURDIR)/build/bench-mlx.txt && \
+	  $(GO) test -tags mlx -run '^$$' -bench 'Generate' -benchtime 150x . | tee $(CURDIR)/build/bench-mlx.txt && \
+	  OTELMLX_MODELS_DIR=$(MLX_MODELS) $(GO) test -tags mlx -run '^$$' -bench 'Predict' -benchtime 3s . | tee -a $(CURDIR)/build/bench-mlx.txt && \
 	  OTELMLX_MODELS_DIR=$(MLX_MODELS) OTELMLX_BENCH_BIG_MODEL=$(MLX_BIG_MODEL) \
-	  $(GO) test -tags mlx -run '^$$' -bench 'Load256MiB$$' -benchtime 21x ./otelmlx/mlxc | tee -a $(CURDIR)/build/bench-mlx.txt && \
+	  $(GO) test -tags mlx -run '^$$' -bench 'Load256MiB$$' -benchtime 21x . | tee -a $(CURDIR)/build/bench-mlx.txt && \
 	  OTELMLX_MODELS_DIR=$(MLX_MODELS) OTELMLX_BENCH_BIG_MODEL=$(MLX_BIG_MODEL) \
-	  $(GO) test -tags mlx -run '^$$' -bench 'Load256MiBCold' -benchtime 9x ./otelmlx/mlxc | tee -a $(CURDIR)/build/bench-mlx.txt
+	  $(GO) test -tags mlx -run '^$$' -bench 'Load256MiBCold' -benchtime 9x . | tee -a $(CURDIR)/build/bench-mlx.txt
 	@awk '/^Benchmark/ { name=$$1; sub(/-[0-9]+$$/, "", name); for (i = 3; i < NF; i += 2) v[name, $$(i+1)] = $$i } \
 	  END { \
 	    printf "ratio: mlx inference (tiny LM, 16 tokens) instrumented/bare = %.4f (overhead %.2f%%, bare %.2f ms; issue: <= 1%%)\n", \

@@ -21,8 +21,8 @@ cp -r "$site/mlx/lib" "$stage/site/mlx/"
 [ -d "$site/mlx_cpu.libs" ] && cp -r "$site/mlx_cpu.libs" "$stage/site/"
 (cd instrumentation &&
   go test -c -o "$stage/otelmlx.test" ./otelmlx &&
-  go test -c -o "$stage/artifact.test" ./otelmlx/internal/artifact &&
-  go test -tags mlx -c -o "$stage/mlxc.test" ./otelmlx/mlxc)
+  go test -c -o "$stage/artifact.test" ./otelmlx/internal/artifact)
+(cd runtime/mlxc && go test -tags mlx -c -o "$stage/mlxc.test" .)
 (cd processor/mlxanomaly && go test -c -o "$stage/mlxanomaly.test" .)
 "$py" - "$big" "$stage/big-header.bin" <<'PY'
 import struct, sys

@@ -34,8 +34,9 @@ import (
 
 	"github.com/otel-mlx/otel-mlx/examples/internal/otelsetup"
 	"github.com/otel-mlx/otel-mlx/examples/mlxservice/internal/service"
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
-	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/mlxc"
+	"github.com/otel-mlx/otel-mlx/runtime/mlxc"
 )
 
 type pins map[string]string
@@ -153,7 +154,7 @@ func buildPolicy(modelPath, modelsDir, policyFile string, pinned pins) (*otelmlx
 		p = &otelmlx.Policy{
 			Mode:           otelmlx.Enforce,
 			AllowedSources: []string{"file://" + filepath.ToSlash(abs) + "/"},
-			AllowedFormats: []string{"safetensors", "gguf", "npz"},
+			AllowedFormats: []string{mlxconv.FormatSafetensors, mlxconv.FormatGGUF, mlxconv.FormatNPZ},
 			DenyMalformed:  &deny,
 		}
 	}

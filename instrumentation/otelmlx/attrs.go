@@ -2,84 +2,92 @@ package otelmlx
 
 import (
 	"go.opentelemetry.io/otel/attribute"
-	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
-// Attribute keys of the otel-mlx data contract that semantic conventions do not define.
+// Attribute keys of the otel-mlx data contract. The names live in package mlxconv; these are
+// typed attribute.Key values of them for the instrumentation's users.
 const (
-	KeyModelSource     = attribute.Key("mlx.model.source")
-	KeyModelSourceKind = attribute.Key("mlx.model.source.kind")
-	KeyModelFormat     = attribute.Key("mlx.model.format")
-	KeyModelSHA256     = attribute.Key("mlx.model.sha256")
-	KeyModelSize       = attribute.Key("mlx.model.size")
-	KeyModelFiles      = attribute.Key("mlx.model.files")
-	KeyPolicyDecision  = attribute.Key("mlx.policy.decision")
-	KeyPolicyRule      = attribute.Key("mlx.policy.rule")
-	KeyMemoryActive    = attribute.Key("mlx.memory.active")
-	KeyMemoryPeak      = attribute.Key("mlx.memory.peak")
-	KeyMemoryCache     = attribute.Key("mlx.memory.cache")
-	KeyDevice          = attribute.Key("mlx.device")
-	KeyVersion         = attribute.Key("mlx.version")
-	KeyRequestID       = attribute.Key("mlx.request.id")
-	KeyInputSize       = attribute.Key("mlx.input.size")
+	KeyModelSource     = attribute.Key(mlxconv.AttrModelSource)
+	KeyModelSourceKind = attribute.Key(mlxconv.AttrModelSourceKind)
+	KeyModelFormat     = attribute.Key(mlxconv.AttrModelFormat)
+	KeyModelSHA256     = attribute.Key(mlxconv.AttrModelSHA256)
+	KeyModelSize       = attribute.Key(mlxconv.AttrModelSize)
+	KeyModelFiles      = attribute.Key(mlxconv.AttrModelFiles)
+	KeyPolicyDecision  = attribute.Key(mlxconv.AttrPolicyDecision)
+	KeyPolicyRule      = attribute.Key(mlxconv.AttrPolicyRule)
+	KeyMemoryActive    = attribute.Key(mlxconv.AttrMemoryActive)
+	KeyMemoryPeak      = attribute.Key(mlxconv.AttrMemoryPeak)
+	KeyMemoryCache     = attribute.Key(mlxconv.AttrMemoryCache)
+	KeyDevice          = attribute.Key(mlxconv.AttrDevice)
+	KeyVersion         = attribute.Key(mlxconv.AttrVersion)
+	KeyRequestID       = attribute.Key(mlxconv.AttrRequestID)
+	KeyInputSize       = attribute.Key(mlxconv.AttrInputSize)
 	// KeyModelSwitch is set on the first request a server serves with a model other than the
 	// one it served before; its latency is the switch cost.
-	KeyModelSwitch = attribute.Key("mlx.model.switch")
+	KeyModelSwitch = attribute.Key(mlxconv.AttrModelSwitch)
 	// KeyModelPrevious is the model served before a switch.
-	KeyModelPrevious = attribute.Key("mlx.model.previous")
+	KeyModelPrevious = attribute.Key(mlxconv.AttrModelPrevious)
 	// KeyUsageEstimated is true when output tokens were counted from stream chunks because
 	// the server sent no usage.
-	KeyUsageEstimated = attribute.Key("mlx.usage.estimated")
-	// KeyTimeToFirstToken is the time to the first streamed token, in seconds.
-	KeyTimeToFirstToken = attribute.Key("gen_ai.server.time_to_first_token")
+	KeyUsageEstimated = attribute.Key(mlxconv.AttrUsageEstimated)
+	// KeyTimeToFirstChunk is the time to the first streamed chunk, in seconds
+	// (gen_ai.response.time_to_first_chunk).
+	KeyTimeToFirstChunk = attribute.Key(mlxconv.AttrGenAIResponseTimeToFirstChunk)
+	// KeyTimeToFirstToken is the name releases before the contract package used for the time
+	// to first chunk (a GenAI metric name, not a span attribute).
+	//
+	// Deprecated: spans carry KeyTimeToFirstChunk; this key is no longer recorded.
+	KeyTimeToFirstToken = attribute.Key(mlxconv.AttrGenAIServerTimeToFirstToken)
 	// KeyFormatDetail says what the format sniffer found (version, tensor count, fault).
-	KeyFormatDetail = attribute.Key("mlx.model.format.detail")
+	KeyFormatDetail = attribute.Key(mlxconv.AttrModelFormatDetail)
 	// KeyModelUnsafe is true when a model file can run code when loaded (pickle, object arrays).
-	KeyModelUnsafe = attribute.Key("mlx.model.unsafe")
+	KeyModelUnsafe = attribute.Key(mlxconv.AttrModelUnsafe)
 	// KeyExpectedSHA256 is the pinned digest on an integrity mismatch.
-	KeyExpectedSHA256 = attribute.Key("mlx.model.sha256.expected")
+	KeyExpectedSHA256 = attribute.Key(mlxconv.AttrModelSHA256Expected)
 	// Opt-in content capture.
-	KeyInputMessages  = attribute.Key("gen_ai.input.messages")
-	KeyOutputMessages = attribute.Key("gen_ai.output.messages")
+	KeyInputMessages  = attribute.Key(mlxconv.AttrGenAIInputMessages)
+	KeyOutputMessages = attribute.Key(mlxconv.AttrGenAIOutputMessages)
 )
 
-// Keys from the GenAI and general semantic conventions (semconv v1.41.0).
+// Keys from the GenAI and general semantic conventions (semconv v1.41.0, through mlxconv).
 var (
-	keyOperation     = semconv.GenAIOperationNameKey
-	keyProvider      = semconv.GenAIProviderNameKey
-	keyRequestModel  = semconv.GenAIRequestModelKey
-	keyResponseModel = semconv.GenAIResponseModelKey
-	keyMaxTokens     = semconv.GenAIRequestMaxTokensKey
-	keyInputTokens   = semconv.GenAIUsageInputTokensKey
-	keyOutputTokens  = semconv.GenAIUsageOutputTokensKey
-	keyFinishReasons = semconv.GenAIResponseFinishReasonsKey
-	keyResponseID    = semconv.GenAIResponseIDKey
-	keyTokenType     = semconv.GenAITokenTypeKey
-	keyErrorType     = semconv.ErrorTypeKey
-	keyPseudoID      = semconv.EnduserPseudoIDKey
-	keyClientAddress = semconv.ClientAddressKey
+	keyOperation     = attribute.Key(mlxconv.AttrGenAIOperationName)
+	keyProvider      = attribute.Key(mlxconv.AttrGenAIProviderName)
+	keyRequestModel  = attribute.Key(mlxconv.AttrGenAIRequestModel)
+	keyResponseModel = attribute.Key(mlxconv.AttrGenAIResponseModel)
+	keyMaxTokens     = attribute.Key(mlxconv.AttrGenAIRequestMaxTokens)
+	keyInputTokens   = attribute.Key(mlxconv.AttrGenAIUsageInputTokens)
+	keyOutputTokens  = attribute.Key(mlxconv.AttrGenAIUsageOutputTokens)
+	keyFinishReasons = attribute.Key(mlxconv.AttrGenAIResponseFinishReasons)
+	keyResponseID    = attribute.Key(mlxconv.AttrGenAIResponseID)
+	keyTokenType     = attribute.Key(mlxconv.AttrGenAITokenType)
+	keyErrorType     = attribute.Key(mlxconv.AttrErrorType)
+	keyPseudoID      = attribute.Key(mlxconv.AttrEnduserPseudoID)
+	keyClientAddress = attribute.Key(mlxconv.AttrClientAddress)
 
-	providerMLX = keyProvider.String("mlx")
+	providerMLX = keyProvider.String(mlxconv.ProviderMLX)
 )
 
 // Operation names (gen_ai.operation.name).
 const (
-	OperationChat           = "chat"
-	OperationTextCompletion = "text_completion"
-	OperationGenerate       = "generate_content"
-	OperationEmbeddings     = "embeddings"
-	OperationPredict        = "predict"
-	OperationLoadModel      = "load_model"
+	OperationChat           = mlxconv.OperationChat
+	OperationTextCompletion = mlxconv.OperationTextCompletion
+	OperationGenerate       = mlxconv.OperationGenerateContent
+	OperationEmbeddings     = mlxconv.OperationEmbeddings
+	OperationPredict        = mlxconv.OperationPredict
+	OperationLoadModel      = mlxconv.OperationLoadModel
 )
 
 // Event names (LogRecord EventName) of the data contract.
 const (
-	EventLoadSucceeded      = "mlx.model.load.succeeded"
-	EventLoadFailed         = "mlx.model.load.failed"
-	EventPolicyDenied       = "mlx.model.policy.denied"
-	EventIntegrityMismatch  = "mlx.model.integrity.mismatch"
-	EventInferenceCompleted = "mlx.inference.completed"
-	EventInferenceFailed    = "mlx.inference.failed"
-	EventInferenceRejected  = "mlx.inference.rejected"
-	EventResourceExhausted  = "mlx.resource.exhausted"
+	EventLoadSucceeded      = mlxconv.EventModelLoadSucceeded
+	EventLoadFailed         = mlxconv.EventModelLoadFailed
+	EventPolicyDenied       = mlxconv.EventModelPolicyDenied
+	EventIntegrityMismatch  = mlxconv.EventModelIntegrityMismatch
+	EventInferenceCompleted = mlxconv.EventInferenceCompleted
+	EventInferenceFailed    = mlxconv.EventInferenceFailed
+	EventInferenceRejected  = mlxconv.EventInferenceRejected
+	EventResourceExhausted  = mlxconv.EventResourceExhausted
 )

@@ -48,10 +48,16 @@ func recordingProviders(b *testing.B) (*sdktrace.TracerProvider, *sdkmetric.Mete
 	return tp, mp, lp
 }
 
-var benchReq = Request{Operation: OperationChat, Model: "tiny-lm", RequestID: "req-1", Identity: "api-key-1234", MaxTokens: 64}
+// benchReq is a chat request as a service sees it: a caller identity (pseudonymized with a
+// configured key), the client address and, in the response, an id.
+var benchReq = Request{Operation: OperationChat, Model: "tiny-lm", RequestID: "req-1", Identity: "api-key-1234",
+	ClientAddress: "192.0.2.7", MaxTokens: 64}
+
+// benchKey is the configured identity key of the recording setups.
+var benchKey = WithIdentityKey([]byte("bench-identity-key-32-bytes-long"))
 
 func work(context.Context) (int, Response, error) {
-	return 1, Response{Model: "tiny-lm", InputTokens: 12, OutputTokens: 34, FinishReasons: finishStop}, nil
+	return 1, Response{Model: "tiny-lm", ID: "chatcmpl-1", InputTokens: 12, OutputTokens: 34, FinishReasons: finishStop}, nil
 }
 
 var finishStop = []string{"stop"}
@@ -73,7 +79,7 @@ func BenchmarkInferNoop(b *testing.B) {
 
 func BenchmarkInferRecording(b *testing.B) {
 	tp, mp, lp := recordingProviders(b)
-	benchInfer(b, WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp))
+	benchInfer(b, WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp), benchKey)
 }
 
 // benchInfer times Infer around work with an Instrumenter built from opts.
@@ -137,12 +143,12 @@ func BenchmarkInferSDKFloorNoAudit(b *testing.B) { sdkFloor(b, false) }
 // BenchmarkInferRecordingNoAudit is BenchmarkInferRecording with audit records off.
 func BenchmarkInferRecordingNoAudit(b *testing.B) {
 	tp, mp, lp := recordingProviders(b)
-	benchInfer(b, WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp), WithAuditRecords(false))
+	benchInfer(b, WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp), benchKey, WithAuditRecords(false))
 }
 
 func sdkFloor(b *testing.B, audit bool) {
 	tp, mp, lp := recordingProviders(b)
-	in, err := New(WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp))
+	in, err := New(WithTracerProvider(tp), WithMeterProvider(mp), WithLoggerProvider(lp), benchKey)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -168,9 +174,9 @@ func sdkFloor(b *testing.B, audit bool) {
 		v, _, _ := work(sctx)
 		sink += v
 		end := time.Now()
-		in.opDuration.Record(sctx, end.Sub(start).Seconds(), s.okOpt...)
-		in.tokenUsage.Record(sctx, 12, s.inputOpt...)
-		in.tokenUsage.Record(sctx, 34, s.outputOpt...)
+		in.opDuration.Inst().Record(sctx, end.Sub(start).Seconds(), s.okOpt...)
+		in.tokenUsage.Inst().Record(sctx, 12, s.inputOpt...)
+		in.tokenUsage.Inst().Record(sctx, 34, s.outputOpt...)
 		span.SetAttributes(attrs...)
 		span.End()
 		if audit {

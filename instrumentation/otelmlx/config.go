@@ -3,7 +3,6 @@ package otelmlx
 import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/log"
-	"go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -46,7 +45,7 @@ func newConfig(opts []Option) config {
 		c.meterProvider = otel.GetMeterProvider()
 	}
 	if c.loggerProvider == nil {
-		c.loggerProvider = global.GetLoggerProvider()
+		c.loggerProvider = otel.GetLoggerProvider()
 	}
 	return c
 }
@@ -81,9 +80,9 @@ func WithMemoryStats(src MemoryStatsSource) Option {
 
 // WithIdentityKey sets the HMAC key that turns caller identities into enduser.pseudo.id. Use
 // the same key (at least 16 bytes, from a secret store) across replicas so the same caller
-// gets the same pseudonym everywhere. Without it a random key is drawn per process: pseudonyms
-// then correlate requests within one process only, and can never be reversed by hashing
-// guesses, as a plain hash could.
+// gets the same pseudonym everywhere. Without it New draws a random key for each Instrumenter:
+// pseudonyms then correlate requests of that Instrumenter only (two Instrumenters in one
+// process disagree), and can never be reversed by hashing guesses, as a plain hash could.
 func WithIdentityKey(key []byte) Option {
 	return optionFunc(func(c *config) { c.identityKey = append([]byte(nil), key...) })
 }

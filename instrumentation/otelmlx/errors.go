@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // PolicyError is returned by Load when an enforcing policy denies a model. The caller's load
@@ -44,10 +48,10 @@ func Reject(reason string) error { return fmt.Errorf("%w: %s", ErrRejected, reas
 // mlx.resource.exhausted in addition to the failure event.
 var ErrResourceExhausted = errors.New("resource exhausted")
 
-// errorTyper lets an error choose its own error.type value.
-type errorTyper interface{ ErrorType() string }
-
-// errorType maps an error to a low-cardinality error.type value.
+// errorType maps an error to a low-cardinality error.type value: the project's own values
+// first, then semconv's rule (an ErrorType() string method anywhere in the chain, else the
+// type of the innermost error under fmt wrapping, so a wrapped *fs.PathError is recorded as
+// *fs.PathError and not as the wrapper's type).
 func errorType(err error) string {
 	if err == nil {
 		return ""
@@ -58,24 +62,21 @@ func errorType(err error) string {
 func errorTypeOf(err error) string {
 	var pe *PolicyError
 	var ie *IntegrityError
-	var et errorTyper
 	switch {
 	case errors.Is(err, context.Canceled):
-		return "context_canceled"
+		return mlxconv.ErrorTypeContextCanceled
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
+		return mlxconv.ErrorTypeTimeout
 	case errors.As(err, &pe):
-		return "policy_denied"
+		return mlxconv.ErrorTypePolicyDenied
 	case errors.As(err, &ie):
-		return "integrity_mismatch"
+		return mlxconv.ErrorTypeIntegrityMismatch
 	case errors.Is(err, ErrRejected):
-		return "rejected"
+		return mlxconv.ErrorTypeRejected
 	case errors.Is(err, ErrResourceExhausted):
-		return "resource_exhausted"
-	case errors.As(err, &et):
-		return et.ErrorType()
+		return mlxconv.ErrorTypeResourceExhausted
 	}
-	return fmt.Sprintf("%T", err)
+	return semconv.ErrorType(err).Value.AsString()
 }
 
 func isResourceExhausted(err error) bool {
@@ -86,4 +87,4 @@ func isResourceExhausted(err error) bool {
 type panicError struct{ v any }
 
 func (p panicError) Error() string     { return fmt.Sprintf("panic: %v", p.v) }
-func (p panicError) ErrorType() string { return "panic" }
+func (p panicError) ErrorType() string { return mlxconv.ErrorTypePanic }

@@ -169,14 +169,14 @@ func (inf *Inference) End(err error) {
 		if err != nil {
 			opt = s.errOpt(errType)
 		}
-		in.opDuration.Record(ctx, dur, opt...)
+		in.opDuration.Inst().Record(ctx, dur, opt...)
 	}
 	if (inf.resp.InputTokens > 0 || inf.resp.OutputTokens > 0) && in.tokenUsage.Enabled(ctx) {
 		if inf.resp.InputTokens > 0 {
-			in.tokenUsage.Record(ctx, inf.resp.InputTokens, s.inputOpt...)
+			in.tokenUsage.Inst().Record(ctx, inf.resp.InputTokens, s.inputOpt...)
 		}
 		if inf.resp.OutputTokens > 0 {
-			in.tokenUsage.Record(ctx, inf.resp.OutputTokens, s.outputOpt...)
+			in.tokenUsage.Inst().Record(ctx, inf.resp.OutputTokens, s.outputOpt...)
 		}
 	}
 
@@ -289,7 +289,7 @@ func (inf *Inference) attrs(buf []attribute.KeyValue, err error, errType string)
 		attrs = append(attrs, KeyInputSize.Int64(r.InputSize))
 	}
 	if inf.ttft > 0 {
-		attrs = append(attrs, KeyTimeToFirstToken.Float64(inf.ttft.Seconds()))
+		attrs = append(attrs, KeyTimeToFirstChunk.Float64(inf.ttft.Seconds()))
 	}
 	if mem, ok := in.memory(); ok {
 		attrs = in.recordMemory(inf.ctx, mem, attrs)

@@ -11,9 +11,11 @@ import (
 	lognoop "go.opentelemetry.io/otel/log/noop"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/semconv/v1.41.0/genaiconv"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/artifact"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sanitize"
 )
@@ -33,8 +35,10 @@ type Instrumenter struct {
 	pseudo  *pseudonymizer
 	inspect *artifact.Inspector
 
-	opDuration   metric.Float64Histogram
-	tokenUsage   metric.Int64Histogram
+	// The GenAI instruments come from semconv's genaiconv (name, unit, description); they
+	// record through Inst() with attribute sets built once per (operation, model).
+	opDuration   genaiconv.ClientOperationDuration
+	tokenUsage   genaiconv.ClientTokenUsage
 	loadDuration metric.Float64Histogram
 	memActive    metric.Int64Gauge
 	memPeak      metric.Int64Gauge
@@ -104,23 +108,21 @@ func New(opts ...Option) (*Instrumenter, error) {
 		in.version = v.Version()
 	}
 	meter := cfg.meterProvider.Meter(ScopeName, metric.WithInstrumentationVersion(Version()))
-	// Instrument creation fails only for invalid names, which these are not; a meter that
-	// still fails returns a no-op instrument, so the errors are joined and reported once.
+	// Instrument creation fails only for invalid names, which these are not; New returns the
+	// first error of a meter that still fails.
 	var errs [6]error
-	in.opDuration, errs[0] = meter.Float64Histogram("gen_ai.client.operation.duration",
-		metric.WithDescription("GenAI operation duration."), metric.WithUnit("s"),
+	in.opDuration, errs[0] = genaiconv.NewClientOperationDuration(meter,
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	in.tokenUsage, errs[1] = meter.Int64Histogram("gen_ai.client.token.usage",
-		metric.WithDescription("Number of input and output tokens used."), metric.WithUnit("{token}"),
+	in.tokenUsage, errs[1] = genaiconv.NewClientTokenUsage(meter,
 		metric.WithExplicitBucketBoundaries(tokenBuckets...))
-	in.loadDuration, errs[2] = meter.Float64Histogram("mlx.model.load.duration",
+	in.loadDuration, errs[2] = meter.Float64Histogram(mlxconv.MetricModelLoadDuration,
 		metric.WithDescription("Duration of MLX model loads, policy and digest checks included."), metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	in.memActive, errs[3] = meter.Int64Gauge("mlx.memory.active",
+	in.memActive, errs[3] = meter.Int64Gauge(mlxconv.MetricMemoryActive,
 		metric.WithDescription("Memory held by live MLX arrays."), metric.WithUnit("By"))
-	in.memPeak, errs[4] = meter.Int64Gauge("mlx.memory.peak",
+	in.memPeak, errs[4] = meter.Int64Gauge(mlxconv.MetricMemoryPeak,
 		metric.WithDescription("Peak MLX memory since the last reset."), metric.WithUnit("By"))
-	in.memCache, errs[5] = meter.Int64Gauge("mlx.memory.cache",
+	in.memCache, errs[5] = meter.Int64Gauge(mlxconv.MetricMemoryCache,
 		metric.WithDescription("Freed memory the MLX allocator keeps for reuse."), metric.WithUnit("By"))
 	for _, e := range errs {
 		if e != nil {
@@ -169,13 +171,13 @@ func (in *Instrumenter) shapeFor(op, model string) *shape {
 	metricModel := clean
 	overflow := cur != nil && len(*cur) >= in.cfg.maxModels
 	if overflow {
-		metricModel = "_OTHER"
+		metricModel = mlxconv.ModelOther
 	}
-	s := &shape{op: op, model0: model, spanName: op + " " + clean, model: clean}
+	s := &shape{op: op, model0: model, spanName: mlxconv.InferenceSpanName(op, clean), model: clean}
 	base := []attribute.KeyValue{keyOperation.String(op), providerMLX, keyRequestModel.String(metricModel)}
 	s.ok = attribute.NewSet(base...)
-	s.input = attribute.NewSet(append(base[:3:3], keyTokenType.String("input"))...)
-	s.output = attribute.NewSet(append(base[:3:3], keyTokenType.String("output"))...)
+	s.input = attribute.NewSet(append(base[:3:3], keyTokenType.String(mlxconv.TokenTypeInput))...)
+	s.output = attribute.NewSet(append(base[:3:3], keyTokenType.String(mlxconv.TokenTypeOutput))...)
 	s.okOpt = []metric.RecordOption{metric.WithAttributeSet(s.ok)}
 	s.inputOpt = []metric.RecordOption{metric.WithAttributeSet(s.input)}
 	s.outputOpt = []metric.RecordOption{metric.WithAttributeSet(s.output)}

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
 )
 
@@ -29,20 +30,20 @@ const (
 
 // Decision values of mlx.policy.decision.
 const (
-	DecisionAllow = "allow"
-	DecisionDeny  = "deny"
-	DecisionAudit = "audit"
+	DecisionAllow = mlxconv.DecisionAllow
+	DecisionDeny  = mlxconv.DecisionDeny
+	DecisionAudit = mlxconv.DecisionAudit
 )
 
 // Rule ids recorded in mlx.policy.rule.
 const (
-	RuleDefault        = "default"
-	RuleSourceAllowed  = "source.allowlist"
-	RuleFormatAllowed  = "format.allowlist"
-	RuleUnsafeFormat   = "format.unsafe"
-	RuleMalformed      = "format.malformed"
-	RuleDigestPinned   = "digest.pinned"
-	RuleAllowedByRules = "allowlist"
+	RuleDefault        = mlxconv.RuleDefault
+	RuleSourceAllowed  = mlxconv.RuleSourceAllowlist
+	RuleFormatAllowed  = mlxconv.RuleFormatAllowlist
+	RuleUnsafeFormat   = mlxconv.RuleFormatUnsafe
+	RuleMalformed      = mlxconv.RuleFormatMalformed
+	RuleDigestPinned   = mlxconv.RuleDigestPinned
+	RuleAllowedByRules = mlxconv.RuleAllowlist
 )
 
 // Policy says which models a service may load.
@@ -65,8 +66,9 @@ type Policy struct {
 	// runs. Slower (the model is read twice when not in the page cache) but the bytes of a
 	// mismatching model never reach the loader.
 	VerifyBeforeLoad bool `yaml:"verify_before_load"`
-	// DenyMalformed refuses models whose weight files fail structural checks (default true when
-	// loaded from YAML).
+	// DenyMalformed refuses models whose weight files fail structural checks. Nil means true,
+	// in a Policy built in Go as in one parsed from YAML, so the zero value is the secure
+	// default; set it to a false value to let malformed files reach the loader.
 	DenyMalformed *bool `yaml:"deny_malformed"`
 }
 
@@ -156,7 +158,7 @@ func (p *Policy) checkFormat(format sniff.Format, unsafe bool, malformed bool) s
 	if p == nil {
 		return ""
 	}
-	if malformed && p.DenyMalformed != nil && *p.DenyMalformed {
+	if malformed && (p.DenyMalformed == nil || *p.DenyMalformed) {
 		return RuleMalformed
 	}
 	if unsafe && !slices.Contains(p.AllowedFormats, string(sniff.Pickle)) {

@@ -6,6 +6,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // Batches turns the records into pdata batches of `every` event time each, in order, as an SDK
@@ -24,7 +27,7 @@ func (s *Scenario) Batches(every time.Duration, fn func(td ptrace.Traces, ld plo
 				ss, ok := spans[r.Service]
 				if !ok {
 					rs := td.ResourceSpans().AppendEmpty()
-					rs.Resource().Attributes().PutStr("service.name", r.Service)
+					rs.Resource().Attributes().PutStr(string(semconv.ServiceNameKey), r.Service)
 					sc := rs.ScopeSpans().AppendEmpty()
 					sc.Scope().SetName("github.com/otel-mlx/otel-mlx/instrumentation/otelmlx")
 					ss = sc.Spans()
@@ -36,7 +39,7 @@ func (s *Scenario) Batches(every time.Duration, fn func(td ptrace.Traces, ld plo
 				ls, ok := logs[r.Service]
 				if !ok {
 					rl := ld.ResourceLogs().AppendEmpty()
-					rl.Resource().Attributes().PutStr("service.name", r.Service)
+					rl.Resource().Attributes().PutStr(string(semconv.ServiceNameKey), r.Service)
 					sl := rl.ScopeLogs().AppendEmpty()
 					sl.Scope().SetName("github.com/otel-mlx/otel-mlx/instrumentation/otelmlx")
 					ls = sl.LogRecords()
@@ -53,28 +56,28 @@ func (s *Scenario) Batches(every time.Duration, fn func(td ptrace.Traces, ld plo
 }
 
 func (r *Record) common(m pcommon.Map) {
-	m.PutStr("gen_ai.provider.name", "mlx")
-	m.PutStr("gen_ai.request.model", r.Model)
+	m.PutStr(mlxconv.AttrGenAIProviderName, mlxconv.ProviderMLX)
+	m.PutStr(mlxconv.AttrGenAIRequestModel, r.Model)
 	if r.Digest != "" {
-		m.PutStr("mlx.model.sha256", r.Digest)
+		m.PutStr(mlxconv.AttrModelSHA256, r.Digest)
 	}
 	if r.Mem > 0 {
-		m.PutInt("mlx.memory.active", r.Mem*9/10)
-		m.PutInt("mlx.memory.peak", r.Mem)
+		m.PutInt(mlxconv.AttrMemoryActive, r.Mem*9/10)
+		m.PutInt(mlxconv.AttrMemoryPeak, r.Mem)
 	}
-	m.PutStr("mlx.device", "gpu")
+	m.PutStr(mlxconv.AttrDevice, mlxconv.DeviceGPU)
 	if r.Kind == Load || r.Kind == PolicyDenied {
-		m.PutStr("mlx.model.source", r.Source)
-		m.PutStr("mlx.model.source.kind", sourceKind(r.Source))
-		m.PutStr("mlx.model.format", r.Format)
-		m.PutStr("mlx.policy.decision", r.Decision)
-		m.PutStr("mlx.policy.rule", "default")
+		m.PutStr(mlxconv.AttrModelSource, r.Source)
+		m.PutStr(mlxconv.AttrModelSourceKind, sourceKind(r.Source))
+		m.PutStr(mlxconv.AttrModelFormat, r.Format)
+		m.PutStr(mlxconv.AttrPolicyDecision, r.Decision)
+		m.PutStr(mlxconv.AttrPolicyRule, mlxconv.RuleDefault)
 	}
 	if r.Err {
 		if r.Kind == Load {
-			m.PutStr("error.type", "policy_denied")
+			m.PutStr(mlxconv.AttrErrorType, mlxconv.ErrorTypePolicyDenied)
 		} else {
-			m.PutStr("error.type", "mlx_runtime_error")
+			m.PutStr(mlxconv.AttrErrorType, "mlx_runtime_error")
 		}
 	}
 }
@@ -82,13 +85,13 @@ func (r *Record) common(m pcommon.Map) {
 func sourceKind(s string) string {
 	switch {
 	case len(s) >= 5 && s[:5] == "hf://":
-		return "hf"
+		return mlxconv.SourceKindHF
 	case len(s) >= 8 && s[:8] == "https://":
-		return "https"
+		return mlxconv.SourceKindHTTPS
 	case len(s) >= 7 && s[:7] == "file://":
-		return "local"
+		return mlxconv.SourceKindLocal
 	}
-	return "other"
+	return mlxconv.SourceKindOther
 }
 
 func (r *Record) span(sp ptrace.Span) {
@@ -97,22 +100,22 @@ func (r *Record) span(sp ptrace.Span) {
 	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(r.End.Add(-r.Dur)))
 	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(r.End))
 	m := sp.Attributes()
-	m.PutStr("gen_ai.operation.name", r.Op)
+	m.PutStr(mlxconv.AttrGenAIOperationName, r.Op)
 	r.common(m)
 	if r.Kind == Load {
-		sp.SetName("load_model " + r.Model)
+		sp.SetName(mlxconv.LoadSpanName(r.Model))
 		sp.SetKind(ptrace.SpanKindInternal)
-		m.PutInt("mlx.model.size", 4<<30)
-		m.PutInt("mlx.model.files", 3)
+		m.PutInt(mlxconv.AttrModelSize, 4<<30)
+		m.PutInt(mlxconv.AttrModelFiles, 3)
 	} else {
-		sp.SetName(r.Op + " " + r.Model)
+		sp.SetName(mlxconv.InferenceSpanName(r.Op, r.Model))
 		sp.SetKind(ptrace.SpanKindServer)
-		m.PutStr("gen_ai.response.model", r.Model)
-		m.PutInt("gen_ai.usage.input_tokens", r.InTok)
-		m.PutInt("gen_ai.usage.output_tokens", r.OutTok)
-		m.PutStr("enduser.pseudo.id", r.User)
+		m.PutStr(mlxconv.AttrGenAIResponseModel, r.Model)
+		m.PutInt(mlxconv.AttrGenAIUsageInputTokens, r.InTok)
+		m.PutInt(mlxconv.AttrGenAIUsageOutputTokens, r.OutTok)
+		m.PutStr(mlxconv.AttrEnduserPseudoID, r.User)
 		if r.TTFT > 0 {
-			m.PutDouble("gen_ai.server.time_to_first_token", r.TTFT)
+			m.PutDouble(mlxconv.AttrGenAIResponseTimeToFirstChunk, r.TTFT)
 		}
 	}
 	if r.Err {
@@ -127,13 +130,13 @@ func (r *Record) log(lr plog.LogRecord) {
 	lr.SetSpanID(r.SpanID)
 	switch {
 	case r.Kind == PolicyDenied:
-		lr.SetEventName("mlx.model.policy.denied")
+		lr.SetEventName(mlxconv.EventModelPolicyDenied)
 		lr.SetSeverityNumber(plog.SeverityNumberError)
 	case r.Err:
-		lr.SetEventName("mlx.model.load.failed")
+		lr.SetEventName(mlxconv.EventModelLoadFailed)
 		lr.SetSeverityNumber(plog.SeverityNumberWarn)
 	default:
-		lr.SetEventName("mlx.model.load.succeeded")
+		lr.SetEventName(mlxconv.EventModelLoadSucceeded)
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
 	}
 	r.common(lr.Attributes())
@@ -150,14 +153,14 @@ type Flag struct {
 func Flags(td ptrace.Traces, ld plog.Logs) []Flag {
 	var out []Flag
 	read := func(m pcommon.Map, t time.Time) {
-		if v, ok := m.Get("mlxanomaly.flag"); !ok || !v.Bool() {
+		if v, ok := m.Get(mlxconv.AttrAnomalyFlag); !ok || !v.Bool() {
 			return
 		}
 		f := Flag{T: t}
-		if v, ok := m.Get("mlxanomaly.type"); ok {
+		if v, ok := m.Get(mlxconv.AttrAnomalyType); ok {
 			f.Type = v.Str()
 		}
-		if v, ok := m.Get("mlxanomaly.key"); ok {
+		if v, ok := m.Get(mlxconv.AttrAnomalyKey); ok {
 			f.Key = v.Str()
 		}
 		out = append(out, f)

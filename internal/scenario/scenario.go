@@ -10,20 +10,22 @@ import (
 	"math/rand/v2"
 	"sort"
 	"time"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // Incident types, as the processor names its flags.
 const (
-	LatencySpike   = "latency_spike"
-	LatencyShift   = "latency_shift"
-	ErrorBurst     = "error_burst"
-	NewModelSource = "new_model_source"
-	DigestChanged  = "model_digest_changed"
-	BadFormat      = "disallowed_format"
-	ReloadStorm    = "reload_storm"
-	MemorySpike    = "memory_spike"
-	TokenSpike     = "token_spike"
-	ClientFlood    = "client_flood"
+	LatencySpike   = mlxconv.AnomalyLatencySpike
+	LatencyShift   = mlxconv.AnomalyLatencyShift
+	ErrorBurst     = mlxconv.AnomalyErrorBurst
+	NewModelSource = mlxconv.AnomalyNewModelSource
+	DigestChanged  = mlxconv.AnomalyModelDigestChanged
+	BadFormat      = mlxconv.AnomalyDisallowedFormat
+	ReloadStorm    = mlxconv.AnomalyReloadStorm
+	MemorySpike    = mlxconv.AnomalyMemorySpike
+	TokenSpike     = mlxconv.AnomalyTokenSpike
+	ClientFlood    = mlxconv.AnomalyClientFlood
 )
 
 // Types lists every incident type, in report order.
@@ -154,7 +156,7 @@ func Generate(c Config) *Scenario {
 	rng := rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15))
 	s := &Scenario{Config: c}
 	end := c.Start.Add(time.Duration(c.Days) * 24 * time.Hour)
-	ops := []string{"chat", "text_completion", "embeddings"}
+	ops := []string{mlxconv.OperationChat, mlxconv.OperationTextCompletion, mlxconv.OperationEmbeddings}
 	var models []*modelInfo
 	for si := 0; si < c.Services; si++ {
 		svc := fmt.Sprintf("mlx-svc-%d", si)
@@ -238,10 +240,10 @@ func Generate(c Config) *Scenario {
 		case BadFormat:
 			inc.Key, inc.End, inc.Accept = modelKey, at.Add(time.Minute), []string{BadFormat}
 			r := loadRecord(rng, m, at)
-			r.Format, r.Decision, r.Err = "pickle", "deny", true
+			r.Format, r.Decision, r.Err = mlxconv.FormatPickle, mlxconv.DecisionDeny, true
 			extra = append(extra, r)
 			extra = append(extra, Record{Kind: PolicyDenied, End: at.Add(time.Millisecond), Service: m.service,
-				Model: m.name, Source: m.source, Format: "pickle", Decision: "deny", SpanID: r.SpanID, TraceID: r.TraceID})
+				Model: m.name, Source: m.source, Format: mlxconv.FormatPickle, Decision: mlxconv.DecisionDeny, SpanID: r.SpanID, TraceID: r.TraceID})
 		case ReloadStorm:
 			inc.Key, inc.End, inc.Accept = modelKey, at.Add(5*time.Minute), []string{ReloadStorm}
 			for i := 0; i < 8; i++ {
@@ -322,9 +324,9 @@ func ids(rng *rand.Rand) (span [8]byte, trace [16]byte) {
 func loadRecord(rng *rand.Rand, m *modelInfo, t time.Time) Record {
 	sp, tr := ids(rng)
 	d := time.Duration((2 + rng.Float64()) * float64(time.Second))
-	return Record{Kind: Load, End: t, Dur: d, Service: m.service, Model: m.name, Op: "load_model",
+	return Record{Kind: Load, End: t, Dur: d, Service: m.service, Model: m.name, Op: mlxconv.OperationLoadModel,
 		Mem: int64(m.mem * (1 + 0.01*rng.NormFloat64())), Source: m.source, Digest: m.digestAt(t),
-		Format: "safetensors", Decision: "allow", SpanID: sp, TraceID: tr, WithLogRec: true}
+		Format: mlxconv.FormatSafetensors, Decision: mlxconv.DecisionAllow, SpanID: sp, TraceID: tr, WithLogRec: true}
 }
 
 func inferRecord(rng *rand.Rand, m *modelInfo, t time.Time, user string) Record {
@@ -343,7 +345,7 @@ func inferRecord(rng *rand.Rand, m *modelInfo, t time.Time, user string) Record 
 	r := Record{Kind: Inference, End: t, Dur: time.Duration(lat * float64(time.Second)), Service: m.service,
 		Model: m.name, Op: m.op, Mem: int64(mem), InTok: int64(in), OutTok: int64(out), User: user,
 		Err: rng.Float64() < errP, Digest: m.digestAt(t), SpanID: sp, TraceID: tr}
-	if m.op != "embeddings" {
+	if m.op != mlxconv.OperationEmbeddings {
 		r.TTFT = m.ttft * math.Exp(0.2*rng.NormFloat64())
 	}
 	return r

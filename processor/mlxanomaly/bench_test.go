@@ -48,7 +48,7 @@ func benchBatches(n int) []ptrace.Traces {
 			m.PutStr("mlx.model.sha256", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
 			m.PutStr("enduser.pseudo.id", fmt.Sprintf("caller-%02d", rng.IntN(50)))
 			m.PutInt("mlx.memory.peak", int64(4<<30+rng.IntN(1<<20)))
-			m.PutDouble("gen_ai.server.time_to_first_token", 0.05+0.01*rng.Float64())
+			m.PutDouble("gen_ai.response.time_to_first_chunk", 0.05+0.01*rng.Float64())
 			m.PutStr("mlx.device", "gpu")
 		}
 		out[b] = td

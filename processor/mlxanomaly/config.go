@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // Config is the configuration of the mlxanomaly processor.
@@ -113,7 +115,7 @@ func createDefaultConfig() component.Config {
 		Memory:          SignalConfig{Enabled: true, Sensitivity: 1},
 		Tokens:          SignalConfig{Enabled: true, Sensitivity: 1},
 		ErrorBurst:      ErrorBurstConfig{Enabled: true, Ratio: 4, MinRate: 0.25, Window: 20},
-		SupplyChain:     SupplyChainConfig{Enabled: true, DisallowedFormats: []string{"pickle", "unknown"}},
+		SupplyChain:     SupplyChainConfig{Enabled: true, DisallowedFormats: []string{mlxconv.FormatPickle, mlxconv.FormatUnknown}},
 		ReloadStorm:     ReloadStormConfig{Enabled: true, MaxLoads: 4, Window: 10 * time.Minute},
 		ClientFlood:     ClientFloodConfig{Enabled: true, Interval: time.Minute, Ratio: 5, MinRequests: 20},
 	}

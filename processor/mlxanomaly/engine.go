@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly/internal/detector"
 )
 
@@ -433,7 +434,7 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 			}
 			st.digest = d
 		}
-		if o.denied || (o.isLoad && (e.formatDisallowed(o.format) || strings.EqualFold(o.decision, "deny"))) {
+		if o.denied || (o.isLoad && (e.formatDisallowed(o.format) || strings.EqualFold(o.decision, mlxconv.DecisionDeny))) {
 			e.consider(v, o.t, 1, flagDisallowedFormat, kindModel, 0, 0, false, &st.debFormat)
 		}
 	}

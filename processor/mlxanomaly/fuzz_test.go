@@ -15,7 +15,7 @@ import (
 // Attribute names the fuzzer chooses from: the contract's, plus one that is not.
 var fuzzKeys = []string{"gen_ai.operation.name", "gen_ai.request.model", "mlx.model.source", "mlx.model.sha256",
 	"mlx.model.format", "mlx.policy.decision", "mlx.memory.active", "mlx.memory.peak", "gen_ai.usage.input_tokens",
-	"gen_ai.usage.output_tokens", "enduser.pseudo.id", "error.type", "gen_ai.server.time_to_first_token",
+	"gen_ai.usage.output_tokens", "enduser.pseudo.id", "error.type", "gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token",
 	"gen_ai.provider.name", "deployment.environment", "other"}
 
 var fuzzEvents = []string{"mlx.model.load.succeeded", "mlx.model.load.failed", "mlx.model.policy.denied",

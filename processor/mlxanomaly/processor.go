@@ -9,35 +9,42 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // Attribute names read from the data contract.
 const (
-	attrService    = "service.name"
-	attrOperation  = "gen_ai.operation.name"
-	attrProvider   = "gen_ai.provider.name"
-	attrModel      = "gen_ai.request.model"
-	attrSource     = "mlx.model.source"
-	attrDigest     = "mlx.model.sha256"
-	attrFormat     = "mlx.model.format"
-	attrDecision   = "mlx.policy.decision"
-	attrMemActive  = "mlx.memory.active"
-	attrMemPeak    = "mlx.memory.peak"
-	attrInTokens   = "gen_ai.usage.input_tokens"
-	attrOutTokens  = "gen_ai.usage.output_tokens"
-	attrUser       = "enduser.pseudo.id"
-	attrErrorType  = "error.type"
-	attrTTFT       = "gen_ai.server.time_to_first_token"
-	opLoadModel    = "load_model"
+	attrService   = string(semconv.ServiceNameKey)
+	attrOperation = mlxconv.AttrGenAIOperationName
+	attrProvider  = mlxconv.AttrGenAIProviderName
+	attrModel     = mlxconv.AttrGenAIRequestModel
+	attrSource    = mlxconv.AttrModelSource
+	attrDigest    = mlxconv.AttrModelSHA256
+	attrFormat    = mlxconv.AttrModelFormat
+	attrDecision  = mlxconv.AttrPolicyDecision
+	attrMemActive = mlxconv.AttrMemoryActive
+	attrMemPeak   = mlxconv.AttrMemoryPeak
+	attrInTokens  = mlxconv.AttrGenAIUsageInputTokens
+	attrOutTokens = mlxconv.AttrGenAIUsageOutputTokens
+	attrUser      = mlxconv.AttrEnduserPseudoID
+	attrErrorType = mlxconv.AttrErrorType
+	attrTTFC      = mlxconv.AttrGenAIResponseTimeToFirstChunk
+	// attrTTFTOld is the name earlier releases recorded time to first chunk under;
+	// read for one release so older instrumentation keeps its detector. Remove after it.
+	attrTTFTOld = mlxconv.AttrGenAIServerTimeToFirstToken
+	opLoadModel = mlxconv.OperationLoadModel
+	// eventPrefix is the prefix every event name of the contract shares.
 	eventPrefix    = "mlx."
-	evLoadOK       = "mlx.model.load.succeeded"
-	evLoadFailed   = "mlx.model.load.failed"
-	evDenied       = "mlx.model.policy.denied"
-	evIntegrity    = "mlx.model.integrity.mismatch"
-	evInferOK      = "mlx.inference.completed"
-	evInferFailed  = "mlx.inference.failed"
-	evInferReject  = "mlx.inference.rejected"
-	evExhausted    = "mlx.resource.exhausted"
+	evLoadOK       = mlxconv.EventModelLoadSucceeded
+	evLoadFailed   = mlxconv.EventModelLoadFailed
+	evDenied       = mlxconv.EventModelPolicyDenied
+	evIntegrity    = mlxconv.EventModelIntegrityMismatch
+	evInferOK      = mlxconv.EventInferenceCompleted
+	evInferFailed  = mlxconv.EventInferenceFailed
+	evInferReject  = mlxconv.EventInferenceRejected
+	evExhausted    = mlxconv.EventResourceExhausted
 	unknownService = "unknown_service"
 )
 
@@ -105,7 +112,7 @@ func (p *anomalyProcessor) readAttrs(m pcommon.Map, o *obs) bool {
 			if v.Type() != pcommon.ValueTypeEmpty {
 				o.isErr = true
 			}
-		case attrTTFT:
+		case attrTTFC, attrTTFTOld:
 			if x, ok := numeric(v); ok {
 				o.ttft = x
 			}
@@ -147,7 +154,7 @@ func resourceObs(p *anomalyProcessor, res pcommon.Resource) obs {
 
 func spanID(id [8]byte) uint64 { return binary.BigEndian.Uint64(id[:]) }
 
-// ProcessTraces scores every MLX span and adds the mlxanomaly attributes.
+// processTraces scores every MLX span and adds the mlxanomaly attributes.
 func (p *anomalyProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	e := p.e
 	e.mu.Lock()
@@ -194,7 +201,7 @@ func (p *anomalyProcessor) processTraces(_ context.Context, td ptrace.Traces) (p
 	return td, nil
 }
 
-// ProcessLogs scores every MLX security event and adds the mlxanomaly attributes.
+// processLogs scores every MLX security event and adds the mlxanomaly attributes.
 func (p *anomalyProcessor) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
 	e := p.e
 	e.mu.Lock()

@@ -187,17 +187,23 @@ func TestLatencyShiftAccepted(t *testing.T) {
 	assert.LessOrEqual(t, flags, 3, "a lasting shift must be accepted, not flagged every cool-down")
 }
 
-func TestTimeToFirstToken(t *testing.T) {
-	h := newHarness(t, DefaultConfig())
-	var spans []span
-	for i := 0; i < 300; i++ {
-		spans = append(spans, inference("m", t0.Add(time.Duration(i)*time.Second), 100*time.Millisecond,
-			map[string]any{"gen_ai.server.time_to_first_token": 0.05 + 0.002*math.Sin(float64(i))}))
+// Time to first chunk feeds the latency detector under its semconv name and, for one release,
+// under the name earlier releases used.
+func TestTimeToFirstChunk(t *testing.T) {
+	for _, key := range []string{"gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token"} {
+		t.Run(key, func(t *testing.T) {
+			h := newHarness(t, DefaultConfig())
+			var spans []span
+			for i := 0; i < 300; i++ {
+				spans = append(spans, inference("m", t0.Add(time.Duration(i)*time.Second), 100*time.Millisecond,
+					map[string]any{key: 0.05 + 0.002*math.Sin(float64(i))}))
+			}
+			h.send(spans...)
+			a := h.one(inference("m", t0.Add(301*time.Second), 100*time.Millisecond, map[string]any{key: 1.5}))
+			assert.True(t, flagged(a), "%v", a)
+			assert.InDelta(t, 0.05, a[AttrBaseline].(float64), 0.01)
+		})
 	}
-	h.send(spans...)
-	a := h.one(inference("m", t0.Add(301*time.Second), 100*time.Millisecond, map[string]any{"gen_ai.server.time_to_first_token": 1.5}))
-	assert.True(t, flagged(a), "%v", a)
-	assert.InDelta(t, 0.05, a[AttrBaseline].(float64), 0.01)
 }
 
 func TestSupplyChain(t *testing.T) {

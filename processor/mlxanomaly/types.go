@@ -1,14 +1,16 @@
 package mlxanomaly // import "github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 
+import "github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
+
 // Output attribute names (the data contract's "What mlxanomaly adds").
 const (
-	AttrScore     = "mlxanomaly.score"
-	AttrFlag      = "mlxanomaly.flag"
-	AttrType      = "mlxanomaly.type"
-	AttrKey       = "mlxanomaly.key"
-	AttrZScore    = "mlxanomaly.zscore"
-	AttrBaseline  = "mlxanomaly.baseline"
-	AttrTechnique = "mlxanomaly.atlas.technique"
+	AttrScore     = mlxconv.AttrAnomalyScore
+	AttrFlag      = mlxconv.AttrAnomalyFlag
+	AttrType      = mlxconv.AttrAnomalyType
+	AttrKey       = mlxconv.AttrAnomalyKey
+	AttrZScore    = mlxconv.AttrAnomalyZScore
+	AttrBaseline  = mlxconv.AttrAnomalyBaseline
+	AttrTechnique = mlxconv.AttrAnomalyAtlasTechnique
 )
 
 type flagType uint8
@@ -29,15 +31,19 @@ const (
 	numFlagTypes
 )
 
-var flagNames = [numFlagTypes]string{"", "latency_shift", "latency_spike", "error_burst", "new_model_source",
-	"model_digest_changed", "disallowed_format", "reload_storm", "memory_spike", "token_spike", "client_flood"}
+var flagNames = [numFlagTypes]string{"", mlxconv.AnomalyLatencyShift, mlxconv.AnomalyLatencySpike,
+	mlxconv.AnomalyErrorBurst, mlxconv.AnomalyNewModelSource, mlxconv.AnomalyModelDigestChanged,
+	mlxconv.AnomalyDisallowedFormat, mlxconv.AnomalyReloadStorm, mlxconv.AnomalyMemorySpike,
+	mlxconv.AnomalyTokenSpike, mlxconv.AnomalyClientFlood}
 
 // MITRE ATLAS techniques: Denial of ML Service (T0029), ML Supply Chain Compromise: Model
 // (T0010.003), User Execution: Unsafe ML Artifacts (T0011.000), Cost Harvesting (T0034),
 // Exfiltration via ML Inference API: Extract ML Model (T0024.002). Error bursts and reload storms
 // disrupt the service, so they carry T0029.
-var flagTechniques = [numFlagTypes]string{"", "AML.T0029", "AML.T0029", "AML.T0029", "AML.T0010.003",
-	"AML.T0010.003", "AML.T0011.000", "AML.T0029", "AML.T0029", "AML.T0034", "AML.T0024.002"}
+var flagTechniques = [numFlagTypes]string{"", mlxconv.AtlasDenialOfMLService, mlxconv.AtlasDenialOfMLService,
+	mlxconv.AtlasDenialOfMLService, mlxconv.AtlasSupplyChainModel, mlxconv.AtlasSupplyChainModel,
+	mlxconv.AtlasUnsafeMLArtifacts, mlxconv.AtlasDenialOfMLService, mlxconv.AtlasDenialOfMLService,
+	mlxconv.AtlasCostHarvesting, mlxconv.AtlasExtractMLModel}
 
 func (f flagType) String() string {
 	if f < numFlagTypes {
@@ -49,9 +55,7 @@ func (f flagType) String() string {
 // FlagTypes lists the flag type names the processor can emit.
 func FlagTypes() []string {
 	out := make([]string, 0, numFlagTypes-1)
-	for _, n := range flagNames[1:] {
-		out = append(out, n)
-	}
+	out = append(out, flagNames[1:]...)
 	return out
 }
 

@@ -142,7 +142,7 @@ func FuzzParseIoreg(f *testing.F) {
 	}
 	cfg := metadata.DefaultMetricsBuilderConfig()
 	cfg.Metrics.MlxmetalGpuCoreCount.Enabled = true
-	cfg.Metrics.MlxmetalGpuSystemMemoryDriver.Enabled = true
+	cfg.Metrics.MlxmetalGpuSystemMemoryDriverInUse.Enabled = true
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		acc, err := parseIoreg(doc)
 		if err != nil {

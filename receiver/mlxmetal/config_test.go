@@ -35,7 +35,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.False(t, def.IOReport.Enabled, "IOReport is opt-in")
 	assert.True(t, def.Metrics.HwGpuUtilization.Enabled)
 	assert.True(t, def.Metrics.MlxmetalGpuCoreCount.Enabled)
-	assert.False(t, def.Metrics.MlxmetalGpuSystemMemoryDriver.Enabled)
+	assert.False(t, def.Metrics.MlxmetalGpuSystemMemoryDriverInUse.Enabled)
 
 	r, err := loadConfig(t, "replay")
 	require.NoError(t, err)

@@ -215,7 +215,7 @@ func TestFlags(t *testing.T) {
 	cfg := fileConfig("m1_busy.plist")
 	cfg.Metrics.HwGpuUtilization.Enabled = false
 	cfg.Metrics.MlxmetalGpuCoreCount.Enabled = false
-	cfg.Metrics.MlxmetalGpuSystemMemoryDriver.Enabled = true
+	cfg.Metrics.MlxmetalGpuSystemMemoryDriverInUse.Enabled = true
 	cfg.ResourceAttributes.HwModel.Enabled = false
 	cfg.ResourceAttributes.HwType.Enabled = false
 	md, _ := scrapeOnce(t, cfg)

@@ -9,7 +9,6 @@ import (
 
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/propagation"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -66,7 +65,7 @@ func Setup(ctx context.Context, service string) (*Providers, error) {
 	}
 	otel.SetTracerProvider(p.Tracer)
 	otel.SetMeterProvider(p.Meter)
-	global.SetLoggerProvider(p.Logger)
+	otel.SetLoggerProvider(p.Logger)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	return p, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
 )
 
@@ -33,7 +34,7 @@ func (e *streamError) ErrorType() string { return e.kind }
 type serverError struct{}
 
 func (serverError) Error() string     { return "the server sent an error object in the response body" }
-func (serverError) ErrorType() string { return "server_error" }
+func (serverError) ErrorType() string { return mlxconv.ErrorTypeServerError }
 
 // observedBody passes a response body through unchanged and parses it as the caller reads:
 // a JSON document is copied (up to a bound) and parsed at the end; a stream is split into
@@ -193,7 +194,7 @@ func (b *observedBody) endAtEOF() error {
 		b.end(nil)
 		return io.EOF
 	}
-	b.end(&streamError{kind: "stream_truncated", msg: "the stream ended before its terminator: the server closed the connection mid-answer"})
+	b.end(&streamError{kind: mlxconv.ErrorTypeStreamTruncated, msg: "the stream ended before its terminator: the server closed the connection mid-answer"})
 	if b.strict {
 		b.final = errTruncated
 		return errTruncated

@@ -1,7 +1,6 @@
 package otelmlxhttp
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"testing"
@@ -9,7 +8,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/log/logtest"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
@@ -40,12 +38,6 @@ func (h *headerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	return h.base.RoundTrip(r)
 }
 
-func (h *headerRecorder) headers() []http.Header {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]http.Header(nil), h.got...)
-}
-
 func newHarness(t *testing.T, base http.RoundTripper, opts ...Option) *harness {
 	t.Helper()
 	if base == nil {
@@ -69,31 +61,6 @@ func newHarness(t *testing.T, base http.RoundTripper, opts ...Option) *harness {
 func (h *harness) client() *http.Client { return &http.Client{Transport: h.tr} }
 
 func (h *harness) ended() []sdktrace.ReadOnlySpan { return h.spans.Ended() }
-
-func (h *harness) eventNames() []string {
-	var out []string
-	for _, recs := range h.logs.Result() {
-		for _, r := range recs {
-			out = append(out, r.EventName)
-		}
-	}
-	return out
-}
-
-func (h *harness) metricNames(t *testing.T) map[string]metricdata.Metrics {
-	t.Helper()
-	var rm metricdata.ResourceMetrics
-	if err := h.reader.Collect(context.Background(), &rm); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]metricdata.Metrics{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			out[m.Name] = m
-		}
-	}
-	return out
-}
 
 func attrs(s sdktrace.ReadOnlySpan) map[string]attribute.Value {
 	m := map[string]attribute.Value{}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
 )
 
@@ -175,7 +176,7 @@ func (a *accumulator) add(d *responseDoc, sanitize func(string) string) {
 		}
 	}
 	if len(d.Error) > 0 && string(d.Error) != "null" && a.failure == "" {
-		a.failure = "server_error"
+		a.failure = mlxconv.ErrorTypeServerError
 	}
 	if d.tokens() {
 		a.chunks++

@@ -18,7 +18,7 @@ import (
 
 // These tests check properties of the transport itself (no buffering, bounds, request
 // handling) against plain HTTP handlers; the behaviour against MLX is tested against a real
-// mlx_lm.server in mlxserver_test.go.
+// mlx_lm.server in the test/mlxserver module.
 
 // The first event of a stream reaches the caller while the server is still holding the rest:
 // nothing is buffered on the way.
@@ -76,7 +76,7 @@ func TestStreamIsNotBuffered(t *testing.T) {
 	if a["gen_ai.usage.output_tokens"].AsInt64() != 1 || !a["mlx.usage.estimated"].AsBool() {
 		t.Fatalf("chunk count: %v", spans[0].Attributes())
 	}
-	if a["gen_ai.server.time_to_first_token"].AsFloat64() <= 0 {
+	if a["gen_ai.response.time_to_first_chunk"].AsFloat64() <= 0 {
 		t.Fatalf("no time to first token: %v", spans[0].Attributes())
 	}
 }

@@ -19,7 +19,7 @@ import (
 	"sync"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
-	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/mlxc"
+	"github.com/otel-mlx/otel-mlx/runtime/mlxc"
 )
 
 // Limits of one request; they keep a client from making the service allocate without bound.

@@ -20,7 +20,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
-	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/mlxc"
+	"github.com/otel-mlx/otel-mlx/runtime/mlxc"
 )
 
 // These tests run the service on real MLX with the models of scripts/mlx/make_models.py;

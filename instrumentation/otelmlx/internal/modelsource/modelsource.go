@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // Kind is the mlx.model.source.kind value.
@@ -15,11 +17,11 @@ type Kind string
 
 // Source kinds of the data contract.
 const (
-	Local Kind = "local"
-	HF    Kind = "hf"
-	HTTPS Kind = "https"
-	S3    Kind = "s3"
-	Other Kind = "other"
+	Local Kind = mlxconv.SourceKindLocal
+	HF    Kind = mlxconv.SourceKindHF
+	HTTPS Kind = mlxconv.SourceKindHTTPS
+	S3    Kind = mlxconv.SourceKindS3
+	Other Kind = mlxconv.SourceKindOther
 )
 
 // Source is a classified model reference.

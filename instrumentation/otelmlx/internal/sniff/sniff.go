@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // Format is a model weight format as named by the otel-mlx data contract (mlx.model.format).
@@ -16,12 +18,12 @@ type Format string
 
 // Formats of the data contract.
 const (
-	Safetensors Format = "safetensors"
-	GGUF        Format = "gguf"
-	NPZ         Format = "npz"
-	NPY         Format = "npy"
-	Pickle      Format = "pickle"
-	Unknown     Format = "unknown"
+	Safetensors Format = mlxconv.FormatSafetensors
+	GGUF        Format = mlxconv.FormatGGUF
+	NPZ         Format = mlxconv.FormatNPZ
+	NPY         Format = mlxconv.FormatNPY
+	Pickle      Format = mlxconv.FormatPickle
+	Unknown     Format = mlxconv.FormatUnknown
 )
 
 // Limits on attacker-controlled sizes. They are far above what real MLX models use and far below

@@ -4,6 +4,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // MetricID names a metric the builder knows.
@@ -47,20 +49,20 @@ type Descriptor struct {
 
 // Descriptors lists every metric, indexed by MetricID.
 var Descriptors = [numMetrics]Descriptor{
-	HwGpuUtilization:                   {"hw.gpu.utilization", "Fraction of time the GPU was busy (IOAccelerator Device Utilization %).", "1", gauge, false},
-	HwGpuMemoryUsage:                   {"hw.gpu.memory.usage", "System memory in use by the GPU (IOAccelerator In use system memory); Apple GPUs share unified memory.", "By", upDownSum, true},
-	HwGpuMemoryLimit:                   {"hw.gpu.memory.limit", "Memory the GPU may use: Metal's recommendedMaxWorkingSetSize, else physical memory.", "By", upDownSum, true},
-	HwEnergy:                           {"hw.energy", "Energy consumed by the GPU since the first IOReport sample (the start timestamp), from the Energy Model group.", "J", monotonicSum, false},
-	HwPower:                            {"hw.power", "Mean GPU power over the last collection interval.", "W", gauge, false},
-	HwTemperature:                      {"hw.temperature", "GPU temperature where the driver publishes it (AMD GPUs of Intel Macs).", "Cel", gauge, false},
-	MlxmetalGpuRendererUtilization:     {"mlxmetal.gpu.renderer.utilization", "Fraction of time the renderer (fragment/compute) stage was busy.", "1", gauge, false},
-	MlxmetalGpuTilerUtilization:        {"mlxmetal.gpu.tiler.utilization", "Fraction of time the tiler (vertex) stage was busy.", "1", gauge, false},
-	MlxmetalGpuSystemMemoryAllocated:   {"mlxmetal.gpu.system_memory.allocated", "System memory allocated to the GPU (IOAccelerator Alloc system memory).", "By", upDownSum, true},
-	MlxmetalGpuSystemMemoryDriverInUse: {"mlxmetal.gpu.system_memory.driver_in_use", "System memory in use by the GPU driver itself.", "By", upDownSum, true},
-	MlxmetalGpuRecoveryCount:           {"mlxmetal.gpu.recovery.count", "GPU recoveries (hangs the driver reset) since boot.", "{recovery}", monotonicSum, true},
-	MlxmetalGpuCoreCount:               {"mlxmetal.gpu.core.count", "Number of GPU cores.", "{core}", upDownSum, true},
-	MlxmetalGpuFrequency:               {"mlxmetal.gpu.frequency", "Residency-weighted mean GPU frequency over the interval while active (IOReport + DVFS table).", "Hz", gauge, false},
-	MlxmetalGpuActiveRatio:             {"mlxmetal.gpu.active.ratio", "Fraction of the interval the GPU spent in an active performance state (IOReport GPU residency).", "1", gauge, false},
+	HwGpuUtilization:                   {mlxconv.MetricHwGpuUtilization, "Fraction of time the GPU was busy (IOAccelerator Device Utilization %).", "1", gauge, false},
+	HwGpuMemoryUsage:                   {mlxconv.MetricHwGpuMemoryUsage, "System memory in use by the GPU (IOAccelerator In use system memory); Apple GPUs share unified memory.", "By", upDownSum, true},
+	HwGpuMemoryLimit:                   {mlxconv.MetricHwGpuMemoryLimit, "Memory the GPU may use: Metal's recommendedMaxWorkingSetSize, else physical memory.", "By", upDownSum, true},
+	HwEnergy:                           {mlxconv.MetricHwEnergy, "Energy consumed by the GPU since the first IOReport sample (the start timestamp), from the Energy Model group.", "J", monotonicSum, false},
+	HwPower:                            {mlxconv.MetricHwPower, "Mean GPU power over the last collection interval.", "W", gauge, false},
+	HwTemperature:                      {mlxconv.MetricHwTemperature, "GPU temperature where the driver publishes it (AMD GPUs of Intel Macs).", "Cel", gauge, false},
+	MlxmetalGpuRendererUtilization:     {mlxconv.MetricMlxmetalGpuRendererUtilization, "Fraction of time the renderer (fragment/compute) stage was busy.", "1", gauge, false},
+	MlxmetalGpuTilerUtilization:        {mlxconv.MetricMlxmetalGpuTilerUtilization, "Fraction of time the tiler (vertex) stage was busy.", "1", gauge, false},
+	MlxmetalGpuSystemMemoryAllocated:   {mlxconv.MetricMlxmetalGpuSystemMemoryAllocated, "System memory allocated to the GPU (IOAccelerator Alloc system memory).", "By", upDownSum, true},
+	MlxmetalGpuSystemMemoryDriverInUse: {mlxconv.MetricMlxmetalGpuSystemMemoryDriverInUse, "System memory in use by the GPU driver itself.", "By", upDownSum, true},
+	MlxmetalGpuRecoveryCount:           {mlxconv.MetricMlxmetalGpuRecoveryCount, "GPU recoveries (hangs the driver reset) since boot.", "{recovery}", monotonicSum, true},
+	MlxmetalGpuCoreCount:               {mlxconv.MetricMlxmetalGpuCoreCount, "Number of GPU cores.", "{core}", upDownSum, true},
+	MlxmetalGpuFrequency:               {mlxconv.MetricMlxmetalGpuFrequency, "Residency-weighted mean GPU frequency over the interval while active (IOReport + DVFS table).", "Hz", gauge, false},
+	MlxmetalGpuActiveRatio:             {mlxconv.MetricMlxmetalGpuActiveRatio, "Fraction of the interval the GPU spent in an active performance state (IOReport GPU residency).", "1", gauge, false},
 }
 
 func (mc *MetricsConfig) enabled(id MetricID) bool {
@@ -82,9 +84,9 @@ func (mc *MetricsConfig) enabled(id MetricID) bool {
 	case MlxmetalGpuTilerUtilization:
 		return mc.MlxmetalGpuTilerUtilization.Enabled
 	case MlxmetalGpuSystemMemoryAllocated:
-		return mc.MlxmetalGpuSystemMemoryAlloc.Enabled
+		return mc.MlxmetalGpuSystemMemoryAllocated.Enabled
 	case MlxmetalGpuSystemMemoryDriverInUse:
-		return mc.MlxmetalGpuSystemMemoryDriver.Enabled
+		return mc.MlxmetalGpuSystemMemoryDriverInUse.Enabled
 	case MlxmetalGpuRecoveryCount:
 		return mc.MlxmetalGpuRecoveryCount.Enabled
 	case MlxmetalGpuCoreCount:
@@ -197,11 +199,11 @@ func (mb *MetricsBuilder) EmitForResource(res Resource) {
 			attrs.PutStr(k, v)
 		}
 	}
-	putStr(ra.HwID.Enabled, "hw.id", res.ID)
-	putStr(ra.HwName.Enabled, "hw.name", res.Name)
-	putStr(ra.HwVendor.Enabled, "hw.vendor", res.Vendor)
-	putStr(ra.HwModel.Enabled, "hw.model", res.Model)
-	putStr(ra.HwType.Enabled, "hw.type", "gpu")
+	putStr(ra.HwID.Enabled, mlxconv.AttrHwID, res.ID)
+	putStr(ra.HwName.Enabled, mlxconv.AttrHwName, res.Name)
+	putStr(ra.HwVendor.Enabled, mlxconv.AttrHwVendor, res.Vendor)
+	putStr(ra.HwModel.Enabled, mlxconv.AttrHwModel, res.Model)
+	putStr(ra.HwType.Enabled, mlxconv.AttrHwType, mlxconv.HwTypeGPU)
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(ScopeName)
 	sm.Scope().SetVersion(mb.version)

@@ -7,40 +7,40 @@ type MetricConfig struct {
 
 // MetricsConfig holds one flag per metric the receiver can emit.
 type MetricsConfig struct {
-	HwGpuUtilization               MetricConfig `mapstructure:"hw.gpu.utilization"`
-	HwGpuMemoryUsage               MetricConfig `mapstructure:"hw.gpu.memory.usage"`
-	HwGpuMemoryLimit               MetricConfig `mapstructure:"hw.gpu.memory.limit"`
-	HwEnergy                       MetricConfig `mapstructure:"hw.energy"`
-	HwPower                        MetricConfig `mapstructure:"hw.power"`
-	HwTemperature                  MetricConfig `mapstructure:"hw.temperature"`
-	MlxmetalGpuRendererUtilization MetricConfig `mapstructure:"mlxmetal.gpu.renderer.utilization"`
-	MlxmetalGpuTilerUtilization    MetricConfig `mapstructure:"mlxmetal.gpu.tiler.utilization"`
-	MlxmetalGpuSystemMemoryAlloc   MetricConfig `mapstructure:"mlxmetal.gpu.system_memory.allocated"`
-	MlxmetalGpuSystemMemoryDriver  MetricConfig `mapstructure:"mlxmetal.gpu.system_memory.driver_in_use"`
-	MlxmetalGpuRecoveryCount       MetricConfig `mapstructure:"mlxmetal.gpu.recovery.count"`
-	MlxmetalGpuCoreCount           MetricConfig `mapstructure:"mlxmetal.gpu.core.count"`
-	MlxmetalGpuFrequency           MetricConfig `mapstructure:"mlxmetal.gpu.frequency"`
-	MlxmetalGpuActiveRatio         MetricConfig `mapstructure:"mlxmetal.gpu.active.ratio"`
+	HwGpuUtilization                   MetricConfig `mapstructure:"hw.gpu.utilization"`
+	HwGpuMemoryUsage                   MetricConfig `mapstructure:"hw.gpu.memory.usage"`
+	HwGpuMemoryLimit                   MetricConfig `mapstructure:"hw.gpu.memory.limit"`
+	HwEnergy                           MetricConfig `mapstructure:"hw.energy"`
+	HwPower                            MetricConfig `mapstructure:"hw.power"`
+	HwTemperature                      MetricConfig `mapstructure:"hw.temperature"`
+	MlxmetalGpuRendererUtilization     MetricConfig `mapstructure:"mlxmetal.gpu.renderer.utilization"`
+	MlxmetalGpuTilerUtilization        MetricConfig `mapstructure:"mlxmetal.gpu.tiler.utilization"`
+	MlxmetalGpuSystemMemoryAllocated   MetricConfig `mapstructure:"mlxmetal.gpu.system_memory.allocated"`
+	MlxmetalGpuSystemMemoryDriverInUse MetricConfig `mapstructure:"mlxmetal.gpu.system_memory.driver_in_use"`
+	MlxmetalGpuRecoveryCount           MetricConfig `mapstructure:"mlxmetal.gpu.recovery.count"`
+	MlxmetalGpuCoreCount               MetricConfig `mapstructure:"mlxmetal.gpu.core.count"`
+	MlxmetalGpuFrequency               MetricConfig `mapstructure:"mlxmetal.gpu.frequency"`
+	MlxmetalGpuActiveRatio             MetricConfig `mapstructure:"mlxmetal.gpu.active.ratio"`
 }
 
 // DefaultMetricsConfig returns the default flags (see the README table).
 func DefaultMetricsConfig() MetricsConfig {
 	on, off := MetricConfig{Enabled: true}, MetricConfig{Enabled: false}
 	return MetricsConfig{
-		HwGpuUtilization:               on,
-		HwGpuMemoryUsage:               on,
-		HwGpuMemoryLimit:               on,
-		HwEnergy:                       on,
-		HwPower:                        on,
-		HwTemperature:                  on,
-		MlxmetalGpuRendererUtilization: on,
-		MlxmetalGpuTilerUtilization:    on,
-		MlxmetalGpuSystemMemoryAlloc:   on,
-		MlxmetalGpuSystemMemoryDriver:  off,
-		MlxmetalGpuRecoveryCount:       on,
-		MlxmetalGpuCoreCount:           on,
-		MlxmetalGpuFrequency:           on,
-		MlxmetalGpuActiveRatio:         on,
+		HwGpuUtilization:                   on,
+		HwGpuMemoryUsage:                   on,
+		HwGpuMemoryLimit:                   on,
+		HwEnergy:                           on,
+		HwPower:                            on,
+		HwTemperature:                      on,
+		MlxmetalGpuRendererUtilization:     on,
+		MlxmetalGpuTilerUtilization:        on,
+		MlxmetalGpuSystemMemoryAllocated:   on,
+		MlxmetalGpuSystemMemoryDriverInUse: off,
+		MlxmetalGpuRecoveryCount:           on,
+		MlxmetalGpuCoreCount:               on,
+		MlxmetalGpuFrequency:               on,
+		MlxmetalGpuActiveRatio:             on,
 	}
 }
 

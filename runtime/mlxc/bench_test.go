@@ -14,7 +14,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
-	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/artifact"
 )
 
 // The figures of the issue, measured on real MLX (`make bench-mlx` prints them with ratios):
@@ -216,7 +215,7 @@ func (m bigModel) policy() *otelmlx.Policy {
 
 // hashOnly computes the file's SHA-256 as the instrumentation does, with no cache and no load.
 func (m bigModel) hashOnly(b *testing.B) {
-	sum, err := artifact.HashFile(context.Background(), m.path)
+	sum, err := otelmlx.HashFile(context.Background(), m.path)
 	if err != nil || sum == "" {
 		b.Fatalf("hashing %s: %v", m.path, err)
 	}

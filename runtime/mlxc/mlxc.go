@@ -24,6 +24,10 @@ import (
 	"unsafe"
 )
 
+// maxMLPInput bounds the elements of one forward-pass input (batch times features), so a
+// request cannot make the shim allocate without bound.
+const maxMLPInput = 1 << 24
+
 // computeMu serializes the calls that build and evaluate MLX graphs. MLX keeps a default stream
 // per OS thread and its CPU backend is not documented as safe for concurrent evaluation from
 // many threads; Go runs cgo calls on whatever thread the goroutine is on, so the shim takes

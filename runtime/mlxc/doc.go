@@ -9,7 +9,7 @@
 // The cgo part is built only with the build tag mlx, so the default build of the module needs
 // no MLX; without the tag every function returns ErrNotBuilt. Build with
 //
-//	CGO_CXXFLAGS="-I$MLX/include" CGO_LDFLAGS="-L$MLX/lib -Wl,-rpath,$MLX/lib" go test -tags mlx ./otelmlx/mlxc
+//	CGO_CXXFLAGS="-I$MLX/include" CGO_LDFLAGS="-L$MLX/lib -Wl,-rpath,$MLX/lib" go test -tags mlx .
 //
 // where $MLX is the directory of the installed mlx Python package; `make test-mlx` derives it
 // from the virtual environment.

@@ -3,9 +3,9 @@ package mlxc
 import (
 	"errors"
 	"fmt"
-	"os"
 
-	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
 )
 
 // ErrNotBuilt is returned by every function of a build without the mlx build tag.
@@ -26,9 +26,9 @@ const (
 // String returns "cpu" or "gpu", the values of mlx.device.
 func (d Device) String() string {
 	if d == GPU {
-		return "gpu"
+		return mlxconv.DeviceGPU
 	}
-	return "cpu"
+	return mlxconv.DeviceCPU
 }
 
 // Format is a weight file format.
@@ -37,10 +37,10 @@ type Format string
 // Formats the shim loads. FormatAuto sniffs the format from the first bytes of the file.
 const (
 	FormatAuto        Format = ""
-	FormatSafetensors Format = "safetensors"
-	FormatGGUF        Format = "gguf"
-	FormatNPZ         Format = "npz"
-	FormatNPY         Format = "npy"
+	FormatSafetensors Format = mlxconv.FormatSafetensors
+	FormatGGUF        Format = mlxconv.FormatGGUF
+	FormatNPZ         Format = mlxconv.FormatNPZ
+	FormatNPY         Format = mlxconv.FormatNPY
 )
 
 // Stats are MLX allocator statistics in bytes.
@@ -48,36 +48,17 @@ type Stats struct {
 	Active, Peak, Cache, Limit int64
 }
 
-// maxMLPInput bounds the elements of one forward-pass input (batch times features), so a
-// request cannot make the shim allocate without bound.
-const maxMLPInput = 1 << 24
-
 // SniffFormat says which format the file at path holds, from its content, with the same
 // sniffer otelmlx uses to record mlx.model.format: a file is loaded as what it is, not as
 // what its name says.
 func SniffFormat(path string) (Format, error) {
-	f, err := os.Open(path)
+	res, err := otelmlx.SniffFile(path)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	res, err := sniff.Reader(f, st.Size())
-	if err != nil {
-		return "", err
-	}
-	switch res.Format {
-	case sniff.Safetensors:
-		return FormatSafetensors, nil
-	case sniff.GGUF:
-		return FormatGGUF, nil
-	case sniff.NPZ:
-		return FormatNPZ, nil
-	case sniff.NPY:
-		return FormatNPY, nil
+	switch f := Format(res.Format); f {
+	case FormatSafetensors, FormatGGUF, FormatNPZ, FormatNPY:
+		return f, nil
 	}
 	return "", fmt.Errorf("mlxc: %s: not a safetensors, gguf, npz or npy file (content is %s)", path, res.Format)
 }

@@ -1,4 +1,4 @@
-package otelmlxhttp
+package mlxserver
 
 import (
 	"bytes"
@@ -271,7 +271,7 @@ func TestMLXServerStreaming(t *testing.T) {
 			if a["gen_ai.response.id"].AsString() != id {
 				t.Errorf("response id %q, stream said %q", a["gen_ai.response.id"].AsString(), id)
 			}
-			if ttft := a["gen_ai.server.time_to_first_token"].AsFloat64(); ttft <= 0 || ttft > spans[0].EndTime().Sub(spans[0].StartTime()).Seconds() {
+			if ttft := a["gen_ai.response.time_to_first_chunk"].AsFloat64(); ttft <= 0 || ttft > spans[0].EndTime().Sub(spans[0].StartTime()).Seconds() {
 				t.Errorf("time to first token %v", ttft)
 			}
 			got := a["gen_ai.usage.output_tokens"].AsInt64()
@@ -306,10 +306,10 @@ func TestMLXServerUnknownModel(t *testing.T) {
 	}
 	sp := h.ended()[0]
 	if attrs(sp)["http.response.status_code"].AsInt64() != http.StatusNotFound {
-		t.Fatalf("status code attribute %v", attrs(sp)["http.response.status_code"].Emit())
+		t.Fatalf("status code attribute %v", attrs(sp)["http.response.status_code"].String())
 	}
 	if sp.Status().Code != codes.Error || attrs(sp)["error.type"].AsString() != "404" {
-		t.Fatalf("status %v error.type %v", sp.Status(), attrs(sp)["error.type"].Emit())
+		t.Fatalf("status %v error.type %v", sp.Status(), attrs(sp)["error.type"].String())
 	}
 	if !strings.Contains(strings.Join(h.eventNames(), ","), "mlx.inference.failed") {
 		t.Fatalf("events %v", h.eventNames())
