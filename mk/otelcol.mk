@@ -50,11 +50,11 @@ $(OTELCOL_DARWIN): $(OTELCOL)
 otelcol-components: $(OTELCOL)
 	@$(OTELCOL) components
 
-# Backends for the end-to-end tests, built from test/backends (Jaeger and VictoriaLogs as tools of
-# one module, telemetrygen of another: they need different collector versions).
-$(JAEGER): $(BACKENDS_DIR)/go.mod $(BACKENDS_DIR)/go.sum
+# Backends for the end-to-end tests, each a Go tool of its own module under test/backends
+# (VictoriaLogs, jaeger/, telemetrygen/): their dependencies need different collector versions.
+$(JAEGER): $(BACKENDS_DIR)/jaeger/go.mod $(BACKENDS_DIR)/jaeger/go.sum
 	@echo "e2e: building Jaeger (about 4 minutes on 2 cores, once)"
-	@start=$$(date +%s); cd $(BACKENDS_DIR) && $(GO) build -o $@ github.com/jaegertracing/jaeger/cmd/jaeger; echo "e2e: Jaeger built in $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); cd $(BACKENDS_DIR)/jaeger && $(GO) build -o $@ github.com/jaegertracing/jaeger/cmd/jaeger; echo "e2e: Jaeger built in $$(( $$(date +%s) - start )) s"
 $(VLOGS): $(BACKENDS_DIR)/go.mod $(BACKENDS_DIR)/go.sum
 	cd $(BACKENDS_DIR) && $(GO) build -o $@ github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
 $(TELEMETRYGEN): $(BACKENDS_DIR)/telemetrygen/go.mod $(BACKENDS_DIR)/telemetrygen/go.sum
