@@ -34,7 +34,7 @@ otelcol: $(OTELCOL)
 
 $(OTELCOL): $(OCB_STAMP) $(OTELCOL_INPUTS)
 	@echo "otelcol: building $@ with ocb $(OCB_VERSION) (several minutes on 2 cores the first time)"
-	@start=$$(date +%s); ./scripts/otelcol/build.sh $(OCB) $@; echo "otelcol: built in $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); OTELCOL_CORE_VERSION=$(OCB_VERSION) ./scripts/otelcol/build.sh $(OCB) $@; echo "otelcol: built in $$(( $$(date +%s) - start )) s"
 	@$@ components >/dev/null
 
 # The same generated sources for macOS on Apple silicon, without cgo (mlxmetal uses purego).
@@ -50,11 +50,11 @@ $(OTELCOL_DARWIN): $(OTELCOL)
 otelcol-components: $(OTELCOL)
 	@$(OTELCOL) components
 
-# Backends for the end-to-end tests, built from test/backends (Jaeger and VictoriaLogs as tools of
-# one module, telemetrygen of another: they need different collector versions).
-$(JAEGER): $(BACKENDS_DIR)/go.mod $(BACKENDS_DIR)/go.sum
+# Backends for the end-to-end tests, each a Go tool of its own module under test/backends
+# (VictoriaLogs, jaeger/, telemetrygen/): their dependencies need different collector versions.
+$(JAEGER): $(BACKENDS_DIR)/jaeger/go.mod $(BACKENDS_DIR)/jaeger/go.sum
 	@echo "e2e: building Jaeger (about 4 minutes on 2 cores, once)"
-	@start=$$(date +%s); cd $(BACKENDS_DIR) && $(GO) build -o $@ github.com/jaegertracing/jaeger/cmd/jaeger; echo "e2e: Jaeger built in $$(( $$(date +%s) - start )) s"
+	@start=$$(date +%s); cd $(BACKENDS_DIR)/jaeger && $(GO) build -o $@ github.com/jaegertracing/jaeger/cmd/jaeger; echo "e2e: Jaeger built in $$(( $$(date +%s) - start )) s"
 $(VLOGS): $(BACKENDS_DIR)/go.mod $(BACKENDS_DIR)/go.sum
 	cd $(BACKENDS_DIR) && $(GO) build -o $@ github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs
 $(TELEMETRYGEN): $(BACKENDS_DIR)/telemetrygen/go.mod $(BACKENDS_DIR)/telemetrygen/go.sum
@@ -64,9 +64,10 @@ e2e-backends: $(JAEGER) $(VLOGS) $(TELEMETRYGEN)
 
 e2e: $(OTELCOL) e2e-backends $(MLX_MODELS_STAMP)
 	@$(MLX_ENV); cd examples && $(GO) build -tags mlx -o $(BIN)/mlxservice ./mlxservice
+	cd test/e2e && $(GO) vet ./...
 	cd test/e2e && OTELCOL_MLX_BIN=$(OTELCOL) JAEGER_BIN=$(JAEGER) VLOGS_BIN=$(VLOGS) TELEMETRYGEN_BIN=$(TELEMETRYGEN) \
 	  MLXSERVICE_BIN=$(BIN)/mlxservice OTELMLX_MODELS_DIR=$(MLX_MODELS) OTELCOL_MLX_CONFIG_DIR=$(CURDIR) \
-	  $(GO) test -count=1 -timeout 15m -v ./... 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)' 
+	  $(GO) test -count=1 -timeout 15m -v ./...
 
 TEST_EXTRA += otelcol-darwin e2e
 

@@ -24,12 +24,14 @@ import (
 )
 
 // The default configuration, as shipped, with telemetrygen's spans made MLX model loads of a
-// pickle file: every load is flagged, reaches the security file, and is counted in Prometheus.
+// pickle file: the loads are flagged (one flag per incident: the first load, then again after
+// the cool-down), the flagged spans reach the security file, and Prometheus counts the same number.
 func TestDefaultConfigTelemetrygen(t *testing.T) {
 	need(t, "TELEMETRYGEN_BIN", telemetrygen)
 	c := newCollector(t, []string{"otelcol-config.yaml"})
 	c.start()
 	const traces = 40
+	const spansPerTrace = 2 // telemetrygen: a client span and its server child
 	cmd := exec.Command(telemetrygen, "traces", "--otlp-endpoint", c.grpc, "--otlp-insecure",
 		"--traces", fmt.Sprint(traces), "--child-spans", "0", "--rate", "200", "--service", "tg-mlx",
 		"--telemetry-attributes", `gen_ai.operation.name="load_model"`,
@@ -46,7 +48,7 @@ func TestDefaultConfigTelemetrygen(t *testing.T) {
 		obs, _, _ = readOTLPFile(filepath.Join(c.dataDir, "observability", "telemetry.jsonl"))
 		sec, _, _ = readOTLPFile(filepath.Join(c.dataDir, "security", "security.jsonl"))
 		n := countItems(obs, func(it item) bool { return it.service == "tg-mlx" })
-		return n == traces && len(sec) > 0, fmt.Sprintf("%d/%d spans in the observability file, %d in the security file", n, traces, len(sec))
+		return n == traces*spansPerTrace && len(sec) > 0, fmt.Sprintf("%d/%d spans in the observability file, %d in the security file", n, traces*spansPerTrace, len(sec))
 	})
 	for _, it := range sec {
 		if !flagged(it) || it.attrs["mlxanomaly.type"] != "disallowed_format" || it.attrs["mlxanomaly.atlas.technique"] == nil {
@@ -68,7 +70,7 @@ func TestDefaultConfigTelemetrygen(t *testing.T) {
 	eventually(t, 30*time.Second, func() (bool, string) {
 		calls, _, err := scrape(prom, "traces_span_metrics_calls_total", map[string]string{"gen_ai_request_model": "tg-pickle", "gen_ai_operation_name": "load_model"})
 		fl, _, _ := scrape(prom, "mlxanomaly_flagged_spans_total", map[string]string{"mlxanomaly_type": "disallowed_format"})
-		return calls == traces && int(fl) == len(sec), fmt.Sprintf("calls %v (want %d), flagged %v (want %d), err %v", calls, traces, fl, len(sec), err)
+		return calls == traces*spansPerTrace && int(fl) == len(sec), fmt.Sprintf("calls %v (want %d), flagged %v (want %d), err %v", calls, traces*spansPerTrace, fl, len(sec), err)
 	})
 	t.Logf("metrics exported by the distribution: %s", strings.Join(metricNames(t, prom), ", "))
 }
@@ -204,9 +206,10 @@ func TestKill9PersistentQueue(t *testing.T) {
 
 // The destination is down for 60 s while data arrives, then comes back: all delivered.
 func TestDestinationDown60s(t *testing.T) {
+	// Only the SIEM path is checked here; the observability exporter points at a closed port and
+	// keeps its own queue.
 	vlAddr := freeAddr(t)
 	jaegerAddr := freeAddr(t)
-	j := startJaeger(t, jaegerAddr)
 	c := newCollector(t, []string{"otelcol-config.yaml", "otelcol-config.backends.yaml"},
 		"OTELCOL_MLX_OBSERVABILITY_ENDPOINT="+jaegerAddr, "OTELCOL_MLX_OBSERVABILITY_INSECURE=true",
 		"OTELCOL_MLX_SIEM_ENDPOINT=http://"+vlAddr, "OTELCOL_MLX_SIEM_LOGS_ENDPOINT=http://"+vlAddr+"/insert/opentelemetry/v1/logs")
@@ -227,7 +230,6 @@ func TestDestinationDown60s(t *testing.T) {
 		n, err := v.count(`"service.name":"svc-down"`)
 		return n == sent, fmt.Sprintf("%d/%d log records delivered after 60 s down (%v)", n, sent, err)
 	})
-	_ = j
 }
 
 // Past memory_limiter, senders get a retryable refusal and the collector stays up.

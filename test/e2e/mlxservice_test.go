@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -63,4 +64,14 @@ func TestMLXServiceThroughCollector(t *testing.T) {
 		calls, _, _ := scrape(prom, "traces_span_metrics_calls_total", map[string]string{"job": "mlxservice-e2e", "gen_ai_operation_name": "predict"})
 		return d >= 1 && calls >= 5, fmt.Sprintf("policy.denied count %v, predict calls %v", d, calls)
 	})
+	t.Logf("metrics exported by the distribution: %s", strings.Join(metricNames(t, prom), ", "))
+	if out, err := http.Get(prom); err == nil {
+		b, _ := io.ReadAll(out.Body)
+		out.Body.Close()
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "mlx") || strings.HasPrefix(l, "traces_span_metrics_calls") {
+				t.Log(l)
+			}
+		}
+	}
 }
