@@ -10,7 +10,9 @@ FUZZTIME  ?= 8s
 BENCHTIME ?= 1s
 BIN       := $(CURDIR)/bin
 
-# Component makefiles add their own targets and append to these hooks.
+# Component makefiles add their own targets and append to these hooks. They are read in name
+# order, and a prerequisite is expanded when its file is read: a file whose rules name another's
+# variables (MLX_VENV and MLX_MODELS_STAMP of mlx.mk, OTELCOL of otelcol.mk) must sort after it.
 TEST_EXTRA  :=
 BENCH_EXTRA :=
 DEMO_EXTRA  :=
