@@ -114,6 +114,11 @@ func classifyURI(scheme, ref string) Source {
 	if h := u.Hostname(); h == "." || h == ".." {
 		return refuse(kind, scheme+"://REDACTED", "its host is a dot segment")
 	}
+	if !validHost(u.Host) {
+		// url.Parse takes "https://user:secret/path" (the '@' forgotten) as a host with an odd
+		// port: whatever stands there is no host name, and it may be a credential.
+		return refuse(kind, scheme+"://REDACTED", "its host is not a host name with an optional numeric port (check user info and port)")
+	}
 	segs, why := decodePath(u.EscapedPath())
 	if why != "" {
 		return refuse(kind, scheme+"://"+strings.ToLower(u.Host)+"/REDACTED", why)
@@ -248,4 +253,40 @@ func local(p string) Source {
 		u.Path = "/" + u.Path
 	}
 	return Source{URI: u.String(), Kind: Local, Path: abs}
+}
+
+// validHost reports whether an authority's host part is a host name (letters, digits, '.', '-',
+// '_'), or a bracketed IPv6 literal, followed by an optional numeric port.
+func validHost(hostport string) bool {
+	host, port := hostport, ""
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return false
+		}
+		for _, r := range host[1:end] {
+			if !(r == ':' || r == '.' || r == '%' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'f') || ('A' <= r && r <= 'F')) {
+				return false
+			}
+		}
+		host, port = "", host[end+1:]
+		if port != "" && port[0] != ':' {
+			return false
+		}
+	} else if i := strings.IndexByte(host, ':'); i >= 0 {
+		host, port = host[:i], host[i:]
+	}
+	for _, r := range host {
+		if !(r == '.' || r == '-' || r == '_' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')) {
+			return false
+		}
+	}
+	if port != "" {
+		for _, r := range port[1:] {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+	}
+	return true
 }

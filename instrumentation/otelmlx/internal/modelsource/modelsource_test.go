@@ -28,6 +28,10 @@ func TestClassify(t *testing.T) {
 		{"hf://mlx-community/phi-2@a1b2c3", "hf://mlx-community/phi-2@a1b2c3", HF, true},
 		{"https://models.example.com/m.safetensors", "https://models.example.com/m.safetensors", HTTPS, true},
 		{"https://user:secret@host/m.gguf", "https://REDACTED@host/m.gguf", HTTPS, true},
+		// The '@' forgotten: url.Parse reads "user:secret" as a host and a port.
+		{"https://user:secret/m.gguf", "https://REDACTED", HTTPS, true},
+		{"https://[::1]:8080/m.gguf", "https://[::1]:8080/m.gguf", HTTPS, true},
+		{"https://host:8443/m.gguf", "https://host:8443/m.gguf", HTTPS, true},
 		{"https://bucket.s3.amazonaws.com/m?X-Amz-Signature=abc&x=1", "https://bucket.s3.amazonaws.com/m?X-Amz-Signature=REDACTED&x=1", HTTPS, true},
 		{"s3://bucket/models/m.safetensors", "s3://bucket/models/m.safetensors", S3, true},
 		{"http://insecure/m", "http://insecure/m", Other, true},
