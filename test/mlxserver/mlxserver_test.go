@@ -19,6 +19,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -371,13 +372,13 @@ func TestMLXServerKilledMidStream(t *testing.T) {
 	}
 	err := stream.Err()
 	stream.Close()
-	if err == nil {
-		t.Fatalf("stream of %d chunks ended without an error after the server was killed", n)
-	}
 	if ctx.Err() != nil {
 		t.Fatal("the stream hung until the timeout")
 	}
-	t.Logf("client error after %d chunks: %v", n, err)
+	// The transport never changes what the client reads: mlx_lm.server's stream is delimited by
+	// the connection's close, so whether the client sees an error is up to the client. The span
+	// must say what happened either way.
+	t.Logf("client after %d chunks: err=%v", n, err)
 	spans := h.ended()
 	if len(spans) != 1 {
 		t.Fatalf("%d spans ended", len(spans))
@@ -386,8 +387,8 @@ func TestMLXServerKilledMidStream(t *testing.T) {
 	if sp.Status().Code != codes.Error {
 		t.Fatalf("span status %v", sp.Status())
 	}
-	if et := attrs(sp)["error.type"].AsString(); et == "" {
-		t.Fatal("no error.type")
+	if et := attrs(sp)["error.type"].AsString(); et == "" || (err == nil && et != mlxconv.ErrorTypeStreamTruncated) {
+		t.Fatalf("error.type %q after a stream the client read without error (%v)", et, err)
 	}
 	t.Logf("span error.type=%s", attrs(sp)["error.type"].AsString())
 	if !strings.Contains(strings.Join(h.eventNames(), ","), "mlx.inference.failed") {
