@@ -23,7 +23,7 @@ JAEGER         := $(BIN)/jaeger
 VLOGS          := $(BIN)/victoria-logs
 TELEMETRYGEN   := $(BIN)/telemetrygen
 
-.PHONY: otelcol otelcol-darwin otelcol-components e2e e2e-backends demo-otelcol bench-otelcol
+.PHONY: otelcol otelcol-validate otelcol-darwin otelcol-components e2e e2e-backends demo-otelcol bench-otelcol
 
 $(OCB_STAMP):
 	@mkdir -p $(BIN)
@@ -69,7 +69,18 @@ e2e: $(OTELCOL) e2e-backends $(MLX_MODELS_STAMP)
 	  MLXSERVICE_BIN=$(BIN)/mlxservice OTELMLX_MODELS_DIR=$(MLX_MODELS) OTELCOL_MLX_CONFIG_DIR=$(CURDIR) \
 	  $(GO) test -count=1 -timeout 15m -v ./...
 
-TEST_EXTRA += otelcol-darwin e2e
+# Every shipped configuration, the main file alone and with each overlay merged after it (lists
+# such as a pipeline's exporters are replaced, not merged, so an overlay can drop a connector's
+# other end). The secure overlay reads its certificate paths from the environment.
+OTELCOL_OVERLAYS := $(filter-out otelcol-config.yaml,$(wildcard otelcol-config*.yaml))
+otelcol-validate: $(OTELCOL)
+	@$(OTELCOL) validate --config otelcol-config.yaml
+	@for o in $(OTELCOL_OVERLAYS); do \
+	  OTELCOL_MLX_TLS_CERT=/dev/null OTELCOL_MLX_TLS_KEY=/dev/null $(OTELCOL) validate --config otelcol-config.yaml --config $$o || \
+	    { echo "otelcol-validate: otelcol-config.yaml + $$o does not validate"; exit 1; }; \
+	done; echo "otelcol-validate: otelcol-config.yaml alone and with $(OTELCOL_OVERLAYS)"
+
+TEST_EXTRA += otelcol-validate otelcol-darwin e2e
 
 # The demo: collector + example service on real MLX, quiet phase then every incident kind.
 # Leaves the data in build/demo-otelcol (data/observability, data/security, data/queue, logs).
