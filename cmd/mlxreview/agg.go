@@ -9,34 +9,37 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
-// Contract names the review reads (docs/DATA-CONTRACT.md).
+// Contract names the review reads (docs/DATA-CONTRACT.md), from the contract package;
+// service.name is a resource attribute outside the MLX contract.
 const (
 	attrService   = "service.name"
-	attrOperation = "gen_ai.operation.name"
-	attrModel     = "gen_ai.request.model"
-	attrDigest    = "mlx.model.sha256"
-	attrSource    = "mlx.model.source"
-	attrFormat    = "mlx.model.format"
-	attrUnsafe    = "mlx.model.unsafe"
-	attrDecision  = "mlx.policy.decision"
-	attrRule      = "mlx.policy.rule"
-	attrCaller    = "enduser.pseudo.id"
-	attrErrorType = "error.type"
-	attrFlag      = "mlxanomaly.flag"
-	attrType      = "mlxanomaly.type"
-	attrKey       = "mlxanomaly.key"
-	attrTechnique = "mlxanomaly.atlas.technique"
+	attrOperation = mlxconv.AttrGenAIOperationName
+	attrModel     = mlxconv.AttrGenAIRequestModel
+	attrDigest    = mlxconv.AttrModelSHA256
+	attrSource    = mlxconv.AttrModelSource
+	attrFormat    = mlxconv.AttrModelFormat
+	attrUnsafe    = mlxconv.AttrModelUnsafe
+	attrDecision  = mlxconv.AttrPolicyDecision
+	attrRule      = mlxconv.AttrPolicyRule
+	attrCaller    = mlxconv.AttrEnduserPseudoID
+	attrErrorType = mlxconv.AttrErrorType
+	attrFlag      = mlxconv.AttrAnomalyFlag
+	attrType      = mlxconv.AttrAnomalyType
+	attrKey       = mlxconv.AttrAnomalyKey
+	attrTechnique = mlxconv.AttrAnomalyAtlasTechnique
 
-	opLoad = "load_model"
+	opLoad = mlxconv.OperationLoadModel
 
-	eventLoadSucceeded = "mlx.model.load.succeeded"
-	eventPolicyDenied  = "mlx.model.policy.denied"
-	eventIntegrity     = "mlx.model.integrity.mismatch"
-	eventInference     = "mlx.inference.completed"
-	eventInferenceFail = "mlx.inference.failed"
-	eventFinding       = "mlx.anomaly.detected"
+	eventLoadSucceeded = mlxconv.EventModelLoadSucceeded
+	eventPolicyDenied  = mlxconv.EventModelPolicyDenied
+	eventIntegrity     = mlxconv.EventModelIntegrityMismatch
+	eventInference     = mlxconv.EventInferenceCompleted
+	eventInferenceFail = mlxconv.EventInferenceFailed
+	eventFinding       = mlxconv.EventAnomalyDetected
 )
 
 // Bounds: the review holds aggregates, never records, and every table it keeps is capped, so
@@ -319,7 +322,7 @@ func spanHex(id pcommon.SpanID) string {
 func (a *agg) add(it *item) {
 	a.seeTime(it.t)
 	load := it.op == opLoad || it.event == eventLoadSucceeded || it.event == eventPolicyDenied ||
-		it.event == eventIntegrity || it.event == "mlx.model.load.failed"
+		it.event == eventIntegrity || it.event == mlxconv.EventModelLoadFailed
 	switch {
 	case it.event == eventFinding:
 		a.findings.add(it, true)

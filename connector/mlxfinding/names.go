@@ -17,9 +17,8 @@ const (
 	attrBaseline  = mlxconv.AttrAnomalyBaseline
 	attrZScore    = mlxconv.AttrAnomalyZScore
 	attrTechnique = mlxconv.AttrAnomalyAtlasTechnique
-	// The processor's evidence attributes (issue 12 adds their constants to mlxconv).
-	attrObserved = "mlxanomaly.observed"
-	attrPValue   = "mlxanomaly.p_value"
+	attrObserved  = mlxconv.AttrAnomalyObserved
+	attrPValue    = mlxconv.AttrAnomalyPValue
 
 	attrService = "service.name" // a resource attribute, outside the MLX contract
 	attrModel   = mlxconv.AttrGenAIRequestModel

@@ -21,6 +21,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 )
 
 // Metric selectors, one place each (the distribution's prometheus exporter names).
@@ -79,9 +81,9 @@ func SecurityOverview() (dashboard.Dashboard, error) {
 	b.WithPanel(statPanel("Findings", "Anomaly onsets flagged by mlxanomaly in the time range.",
 		`sum(increase(`+findings+`[$__range]))`))
 	b.WithPanel(statPanel("Denied loads", "Model loads refused by the policy (mlx.model.policy.denied).",
-		`sum(increase(`+securityEvents+`{event_name="mlx.model.policy.denied"}[$__range]))`))
+		`sum(increase(`+securityEvents+`{event_name="`+mlxconv.EventModelPolicyDenied+`"}[$__range]))`))
 	b.WithPanel(statPanel("Integrity mismatches", "Models whose digest differs from the pinned digest.",
-		`sum(increase(`+securityEvents+`{event_name="mlx.model.integrity.mismatch"}[$__range]))`))
+		`sum(increase(`+securityEvents+`{event_name="`+mlxconv.EventModelIntegrityMismatch+`"}[$__range]))`))
 	b.WithPanel(statPanel("Model digests loaded", "Distinct (model, digest) pairs loaded in the time range.",
 		`count(count by (gen_ai_request_model, mlx_model_sha256) (increase(`+loads+`[$__range]) > 0))`))
 	b.WithPanel(series("Findings over time by type", "mlxanomaly onsets per interval, by type.", "short",

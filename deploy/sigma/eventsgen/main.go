@@ -30,6 +30,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processortest"
 
 	"github.com/otel-mlx/otel-mlx/connector/mlxfinding"
+	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/internal/scenario"
 	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
@@ -152,8 +153,9 @@ func record(sc scenario.Config, from time.Time, path string) (int, error) {
 	return n, err
 }
 
-var auditKeys = []string{"gen_ai.operation.name", "gen_ai.request.model", "mlx.model.sha256", "mlx.request.id",
-	"enduser.pseudo.id", "client.address", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "error.type"}
+var auditKeys = []string{mlxconv.AttrGenAIOperationName, mlxconv.AttrGenAIRequestModel, mlxconv.AttrModelSHA256,
+	mlxconv.AttrRequestID, mlxconv.AttrEnduserPseudoID, mlxconv.AttrClientAddress, mlxconv.AttrGenAIUsageInputTokens,
+	mlxconv.AttrGenAIUsageOutputTokens, mlxconv.AttrErrorType}
 
 func auditEvents(td ptrace.Traces, ld plog.Logs) {
 	for i := 0; i < td.ResourceSpans().Len(); i++ {
@@ -165,7 +167,7 @@ func auditEvents(td ptrace.Traces, ld plog.Logs) {
 			sps := sss.At(j).Spans()
 			for k := 0; k < sps.Len(); k++ {
 				sp := sps.At(k)
-				if op, _ := sp.Attributes().Get("gen_ai.operation.name"); op.Str() == "load_model" {
+				if op, _ := sp.Attributes().Get(mlxconv.AttrGenAIOperationName); op.Str() == mlxconv.OperationLoadModel {
 					continue
 				}
 				if !started {
@@ -178,10 +180,10 @@ func auditEvents(td ptrace.Traces, ld plog.Logs) {
 				lr.SetTimestamp(sp.EndTimestamp())
 				lr.SetTraceID(sp.TraceID())
 				lr.SetSpanID(sp.SpanID())
-				lr.SetEventName("mlx.inference.completed")
+				lr.SetEventName(mlxconv.EventInferenceCompleted)
 				lr.SetSeverityNumber(plog.SeverityNumberInfo)
 				if sp.Status().Code() == ptrace.StatusCodeError {
-					lr.SetEventName("mlx.inference.failed")
+					lr.SetEventName(mlxconv.EventInferenceFailed)
 					lr.SetSeverityNumber(plog.SeverityNumberWarn)
 				}
 				for _, key := range auditKeys {
