@@ -565,50 +565,18 @@ func (s *scanner) step(op byte) (done bool, err error) {
 	case opTUPLE3:
 		return false, s.replace(3, other)
 
-	case opGET:
-		l, err := s.line("memo index")
+	case opGET, opBINGET, opLONGBINGET:
+		i, err := s.memoIndex(op)
 		if err != nil {
 			return false, err
-		}
-		i, ok := decimal(l)
-		if !ok {
-			return false, s.fail(ErrMalformed, "invalid memo index")
 		}
 		return false, s.get(i)
-	case opBINGET:
-		i, err := s.lenArg(1, false)
+	case opPUT, opBINPUT, opLONGBINPUT:
+		i, err := s.memoIndex(op)
 		if err != nil {
 			return false, err
-		}
-		return false, s.get(uint64(i))
-	case opLONGBINGET:
-		i, err := s.lenArg(4, false)
-		if err != nil {
-			return false, err
-		}
-		return false, s.get(uint64(i))
-	case opPUT:
-		l, err := s.line("memo index")
-		if err != nil {
-			return false, err
-		}
-		i, ok := decimal(l)
-		if !ok {
-			return false, s.fail(ErrMalformed, "invalid memo index")
 		}
 		return false, s.put(i)
-	case opBINPUT:
-		i, err := s.lenArg(1, false)
-		if err != nil {
-			return false, err
-		}
-		return false, s.put(uint64(i))
-	case opLONGBINPUT:
-		i, err := s.lenArg(4, false)
-		if err != nil {
-			return false, err
-		}
-		return false, s.put(uint64(i))
 	case opMEMOIZE:
 		return false, s.put(uint64(s.memoN))
 
@@ -722,6 +690,28 @@ func (s *scanner) fixed(n int) error {
 		return s.ioFail(err, "argument")
 	}
 	return s.push(other)
+}
+
+// memoIndex reads the memo index argument of a GET or PUT opcode: a decimal line (protocol 0),
+// one byte (BIN) or four little-endian bytes (LONG_BIN).
+func (s *scanner) memoIndex(op byte) (uint64, error) {
+	switch op {
+	case opBINGET, opBINPUT:
+		i, err := s.lenArg(1, false)
+		return uint64(i), err
+	case opLONGBINGET, opLONGBINPUT:
+		i, err := s.lenArg(4, false)
+		return uint64(i), err
+	}
+	l, err := s.line("memo index")
+	if err != nil {
+		return 0, err
+	}
+	i, ok := decimal(l)
+	if !ok {
+		return 0, s.fail(ErrMalformed, "invalid memo index")
+	}
+	return i, nil
 }
 
 func (s *scanner) get(i uint64) error {
