@@ -33,6 +33,16 @@ func FuzzScan(f *testing.F) {
 		if eb != nil && (eb.Error() != ea.Error() || eb.Error() != er.Error()) {
 			t.Fatalf("entry points disagree: bytes %v, readerAt %v, reader %v", eb, ea, er)
 		}
+		// The fast path (fast.go) must be invisible: the same result and the same error, at the
+		// same offset, as step alone.
+		rs, es := scanBytesSlow(data, lim)
+		if (eb == nil) != (es == nil) || eb != nil && eb.Error() != es.Error() {
+			t.Fatalf("fast and slow paths disagree: %v vs %v", eb, es)
+		}
+		if rs.Length != rb.Length || rs.Ops != rb.Ops || rs.Protocol != rb.Protocol || rs.Severity != rb.Severity ||
+			rs.GlobalsDropped != rb.GlobalsDropped || !slices.Equal(rs.Globals, rb.Globals) {
+			t.Fatalf("fast and slow results differ: %+v vs %+v", rb, rs)
+		}
 		for _, r := range []*Result{ra, rr} {
 			if r.Length != rb.Length || r.Severity != rb.Severity || !slices.Equal(r.Globals, rb.Globals) {
 				t.Fatalf("results differ: %+v vs %+v", r, rb)
@@ -62,4 +72,12 @@ func FuzzScan(f *testing.F) {
 			t.Fatalf("accepted stream minus STOP: %v, want truncated", err)
 		}
 	})
+}
+
+// scanBytesSlow is ScanBytes with every opcode run by step.
+func scanBytesSlow(b []byte, lim Limits) (*Result, error) {
+	s := newScanner(lim)
+	s.slow = true
+	s.in.initBytes(b, s.lim.MaxInput)
+	return s.run()
 }

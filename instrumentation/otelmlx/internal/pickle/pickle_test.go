@@ -260,6 +260,18 @@ func TestLimits(t *testing.T) {
 	if _, err := ScanBytes(p(opNONE, bytes.Repeat([]byte{opBINPUT, 1}, 100), opSTOP), Limits{MaxMemo: 1}); err != nil {
 		t.Errorf("rewriting one memo key: %v", err)
 	}
+	// A far index set first is still found once the dense indices grow past it, as in CPython.
+	var grow []byte
+	for i := 0; i < 1000; i++ {
+		grow = append(grow, p(opLONGBINPUT, u32(uint32(i)))...)
+	}
+	// 1050 is far when set (beyond 0+1024); PUT 1100 then pads the slice over it.
+	far := p(opPROTO, 2, opNONE, opLONGBINPUT, u32(1050), grow, opLONGBINPUT, u32(1100), opLONGBINGET, u32(1050), opTUPLE2, opSTOP)
+	for mode, scan := range scanModes(far) {
+		if r, err := scan(Limits{}); err != nil || r.Length != int64(len(far)) {
+			t.Errorf("%s: far memo index reached by dense ones: %v", mode, err)
+		}
+	}
 	// A far memo index goes to the sparse map, not a slice grown to it.
 	if r, err := ScanBytes(p(opNONE, opLONGBINPUT, u32(0xfffffff0), opLONGBINGET, u32(0xfffffff0), opTUPLE2, opSTOP), Limits{}); err != nil || r.Length == 0 {
 		t.Errorf("far memo index: %v", err)

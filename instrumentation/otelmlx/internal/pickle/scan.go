@@ -140,6 +140,8 @@ type scanner struct {
 	seen  map[globalKey]int // index into res.Globals, or -1 when dropped
 	op    byte
 	opOff int64
+	// slow turns fast off: the tests compare the two paths on the same input.
+	slow bool
 }
 
 type globalKey struct {
@@ -213,6 +215,9 @@ func (s *scanner) run() (*Result, error) {
 
 func (s *scanner) loop() (*Result, error) {
 	for {
+		if !s.slow {
+			s.fast()
+		}
 		s.opOff = s.in.pos
 		s.op = 0
 		op, err := s.in.byte1()
@@ -747,9 +752,12 @@ func (s *scanner) put(i uint64) error {
 	case i < uint64(len(s.memo))+1024:
 		// Dense indices (the usual 0, 1, 2, ...) go into a slice; a far index cannot make it
 		// grow by more than a small step.
+		// A far index set earlier moves from the sparse map into the slice as the slice
+		// reaches it, so each index has one home and memoGet finds it there.
 		for uint64(len(s.memo)) < i {
-			s.memo = append(s.memo, value{})
+			s.memo = append(s.memo, s.takeSparse(uint64(len(s.memo))))
 		}
+		s.takeSparse(i)
 		s.memo = append(s.memo, v)
 	default:
 		if s.memoX == nil {
@@ -758,6 +766,19 @@ func (s *scanner) put(i uint64) error {
 		s.memoX[i] = v
 	}
 	return nil
+}
+
+// takeSparse removes index i from the sparse memo and returns what it held (an unset value when
+// nothing).
+func (s *scanner) takeSparse(i uint64) value {
+	if s.memoX == nil {
+		return value{}
+	}
+	v, ok := s.memoX[i]
+	if ok {
+		delete(s.memoX, i)
+	}
+	return v
 }
 
 // name turns a GLOBAL/INST line into a retained string value.
