@@ -366,7 +366,13 @@ func (v *Verifier) verifyBundle(b *bundle.Bundle, digest []byte) (Status, string
 				return Valid, signer, ""
 			}
 		}
-		// Tell a signer that is not trusted from a signature that does not verify.
+		// Tell a signer that is not trusted from a signature that does not verify. A certificate
+		// that no CA of the trusted root issued is an untrusted signer, whatever else fails with
+		// it (a log or timestamp authority of another Sigstore instance comes with it), so that
+		// is asked first, at the start of the certificate's validity as Fulcio issues it then.
+		if _, err := verify.VerifyLeafCertificate(cert.NotBefore, cert, v.keyless); err != nil {
+			return Untrusted, signer, "certificate not issued by a certificate authority of the trusted root"
+		}
 		_, err = ver.Verify(b, verify.NewPolicy(artifact, verify.WithoutIdentitiesUnsafe()))
 		if err == nil {
 			return Untrusted, signer, "the certificate's identity and issuer are not among the trusted identities"
