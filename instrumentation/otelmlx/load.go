@@ -166,7 +166,7 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 		} else if d := m.Detail(); d != "" {
 			ls.detail = in.clean(d)
 		}
-		ls.scan = scanPickles(m)
+		ls.scan = scanPickles(in.inspect, m)
 		if ls.scan != nil && !ls.info.Unsafe {
 			// Pickle content the sniffer missed (a zip whose pickle member is not first).
 			ls.info.Unsafe = true

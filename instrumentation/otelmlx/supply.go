@@ -18,7 +18,6 @@ import (
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/artifact"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/hfcache"
-	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/modelscan"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/modelsig"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/modelsource"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/pickle"
@@ -82,11 +81,12 @@ type scanInfo struct {
 // pickle, and every zip archive whatever the sniffer concluded from its first members (a
 // PyTorch checkpoint whose data.pkl is not the first member is still a pickle). Content that
 // cannot be scanned to its end is graded critical: nothing after the fault was seen. It
-// returns nil when the model holds no pickle content.
-func scanPickles(m *artifact.Manifest) *scanInfo {
+// returns nil when the model holds no pickle content. A file unchanged since an earlier load
+// is not scanned again: the inspector keeps each file's verdict with its digest.
+func scanPickles(insp *artifact.Inspector, m *artifact.Manifest) *scanInfo {
 	var si *scanInfo
 	scanned := 0
-	for _, f := range m.Files {
+	for i, f := range m.Files {
 		claimed := f.Sniff.Unsafe || f.Sniff.Format == sniff.Pickle
 		if !claimed && f.Sniff.Format != sniff.NPZ && !(f.Sniff.Format == sniff.Unknown && isZip(fileAbs(m, f))) {
 			continue
@@ -97,7 +97,7 @@ func scanPickles(m *artifact.Manifest) *scanInfo {
 			si.reason = fmt.Sprintf("more than %d files hold pickle content", maxPickleFilesScanned)
 			break
 		}
-		rep, err := scanFile(fileAbs(m, f))
+		rep, err := insp.PickleScan(m, i)
 		if err != nil {
 			si = orNew(si)
 			si.complete, si.severity = false, pickle.SeverityCritical
@@ -145,19 +145,6 @@ func isZip(p string) bool {
 		return false
 	}
 	return string(h[:]) == "PK\x03\x04" || string(h[:]) == "PK\x05\x06"
-}
-
-func scanFile(p string) (*modelscan.Report, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return modelscan.File(f, st.Size(), modelscan.Limits{})
 }
 
 func mergeGlobals(into, more []pickle.Global) []pickle.Global {

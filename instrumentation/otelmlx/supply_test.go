@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,6 +98,53 @@ func TestPickleGradesAndAllowance(t *testing.T) {
 			wantAttrs(t, "event", h.event(t, ev).Attributes, map[string]any{string(KeyModelScanSeverity): c.wantSev})
 		})
 	}
+}
+
+// The scan verdict is kept with the file's digest: loading an unchanged pickle again does not
+// scan it again and records the same grade and imports; a changed file is scanned again.
+func TestPickleScanCached(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, filepath.Join(dir, "state.pt"), []byte(torchStatePkl))
+	h := newHarness(t, WithPolicy(mustPolicy(t, "mode: enforce\nallow_pickle_up_to: low\n")))
+	load := func() (called bool) {
+		t.Helper()
+		Load(context.Background(), h.in, ModelRef{Name: "m", Source: p}, func(context.Context) (*model, error) {
+			called = true
+			return &model{}, nil
+		})
+		return called
+	}
+	scans := func() int64 { return h.in.inspect.PickleScans() }
+	lowGlobals := []string{"collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"}
+	for i := 0; i < 3; i++ {
+		if !load() {
+			t.Fatalf("load %d: a low pickle with allow_pickle_up_to low was refused", i+1)
+		}
+		if scans() != 1 {
+			t.Fatalf("after load %d of an unchanged file: %d scans, want 1", i+1, scans())
+		}
+		s := h.spans.Ended()[i]
+		wantAttrs(t, fmt.Sprintf("span %d", i+1), s.Attributes(), map[string]any{
+			string(KeyModelScanSeverity): "low", string(KeyModelScanGlobals): lowGlobals,
+		})
+	}
+	// The same path with other content: a new identity, scanned again, graded anew.
+	writeFile(t, p, []byte(osSystemPkl))
+	if load() {
+		t.Fatal("the file now calls os.system and was loaded")
+	}
+	if scans() != 2 {
+		t.Fatalf("after the file changed: %d scans, want 2", scans())
+	}
+	wantAttrs(t, "span after change", h.spans.Ended()[3].Attributes(), map[string]any{
+		string(KeyModelScanSeverity): "critical", string(KeyModelScanGlobals): []string{"os.system"},
+	})
+	// And unchanged since: not scanned again, still critical.
+	load()
+	if scans() != 2 {
+		t.Fatalf("second load of the changed file: %d scans, want 2", scans())
+	}
+	wantAttrs(t, "span 5", h.spans.Ended()[4].Attributes(), map[string]any{string(KeyModelScanSeverity): "critical"})
 }
 
 func TestPyTorchZipIsScanned(t *testing.T) {

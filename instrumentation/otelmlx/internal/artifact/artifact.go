@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
 )
@@ -164,7 +165,8 @@ func (m *Manifest) Digest() string {
 
 // Inspector scans and hashes models, remembering results by file identity.
 type Inspector struct {
-	cache *cache
+	cache       *cache
+	pickleScans atomic.Int64
 }
 
 // NewInspector returns an Inspector whose cache holds at most capacity files.
@@ -272,7 +274,7 @@ func (in *Inspector) Hash(ctx context.Context, m *Manifest) (string, error) {
 						continue
 					}
 					f.Digest = d
-					in.cache.put(f.key, entry{sniff: f.Sniff, digest: d})
+					in.cache.update(f.key, func(e *entry) { e.sniff, e.digest = f.Sniff, d })
 				}
 			})
 		}

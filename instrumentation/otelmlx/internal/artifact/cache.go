@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"sync"
 
+	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/modelscan"
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx/internal/sniff"
 )
 
@@ -27,6 +28,7 @@ func keyOf(path string, fi fs.FileInfo) fileKey {
 type entry struct {
 	sniff  sniff.Result
 	digest string
+	scan   *modelscan.Report // the pickle scan's verdict, once scanned; shared, never modified
 }
 
 // cache is a bounded LRU of file results.
@@ -85,6 +87,19 @@ func (c *cache) put(k fileKey, v entry) {
 	}
 }
 
+// update changes the entry of k in place (a zero entry when there is none), so the digest and
+// the scan verdict, found at different times, are kept together.
+func (c *cache) update(k fileKey, fn func(*entry)) {
+	c.mu.Lock()
+	var v entry
+	if el, ok := c.items[k]; ok {
+		v = el.Value.(*cacheItem).val
+	}
+	c.mu.Unlock()
+	fn(&v)
+	c.put(k, v)
+}
+
 // cost approximates the bytes an entry holds: its strings and the fixed part.
 func (k fileKey) cost() int { return len(k.path) + 48 }
 
@@ -92,6 +107,15 @@ func (e entry) cost() int {
 	n := len(e.digest) + len(e.sniff.Detail) + len(e.sniff.Format) + 64
 	if e.sniff.Err != nil {
 		n += len(e.sniff.Err.Error())
+	}
+	if e.scan != nil {
+		n += 64
+		for _, g := range e.scan.Globals {
+			n += len(g.Module) + len(g.Name) + 48
+		}
+		if e.scan.Err != nil {
+			n += len(e.scan.Err.Error())
+		}
 	}
 	return n
 }
