@@ -1,6 +1,7 @@
 package sniff
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -94,7 +95,15 @@ func safetensors(r io.ReaderAt, size int64, headerLen uint64) (Result, error) {
 	for _, m := range raw {
 		name, msg := m.name, m.msg
 		if name == "__metadata__" {
+			// The reference reads it as an optional map: null is no metadata (MLX writes that
+			// for a model saved without any).
+			if string(bytes.TrimSpace(msg)) == "null" {
+				continue
+			}
 			err := jsonexact.Unique(msg, func(_ string, v json.RawMessage) error {
+				if v = bytes.TrimSpace(v); len(v) == 0 || v[0] != '"' {
+					return fmt.Errorf("value %s is not a string", clip(string(v)))
+				}
 				var val string
 				return json.Unmarshal(v, &val)
 			})

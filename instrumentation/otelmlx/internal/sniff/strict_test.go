@@ -31,6 +31,8 @@ func TestSafetensorsHeaderIsReadStrictly(t *testing.T) {
 		"null shape":              `{"w":{"dtype":"F32","shape":null,"data_offsets":[0,4]}}`,
 		"upper-case __METADATA__": `{"__METADATA__":{"a":"b"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`,
 		"trailing data":           `{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}{}`,
+		"metadata of null values": `{"__metadata__":{"a":null},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`,
+		"metadata list":           `{"__metadata__":[],"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`,
 	}
 	for name, hdr := range bad {
 		r := sniffBytes(t, rawSafetensors(hdr, 4))
@@ -41,6 +43,7 @@ func TestSafetensorsHeaderIsReadStrictly(t *testing.T) {
 	good := map[string]string{
 		"plain":                 `{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`,
 		"metadata":              `{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`,
+		"null metadata":         `{"__metadata__":null,"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`,
 		"scalar":                `{"w":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}`,
 		"unknown field ignored": `{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}}`,
 	}
