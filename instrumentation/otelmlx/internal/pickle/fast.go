@@ -18,8 +18,10 @@ func (s *scanner) fast() {
 	stack, marks, memo, memoN := s.stack, s.marks, s.memo, s.memoN
 	ops, maxOps := s.res.Ops, s.lim.MaxOps
 	maxStack, maxName, maxMemo, maxInput := s.lim.MaxStack, s.lim.MaxName, s.lim.MaxMemo, s.lim.MaxInput
-	denseOnly := s.memoX == nil // far memo indices live in memoX: step reads and writes those
-	floor := 0                  // stack index where the innermost MARK frame starts
+	denseOnly := s.memoX == nil             // far memo indices live in memoX: step reads and writes those
+	inPlace := in.rd == nil && in.ra == nil // ScanBytes: strings can refer to the input
+	room := maxStack - len(marks)           // values the stack may still grow to (MARKs count)
+	floor := 0                              // stack index where the innermost MARK frame starts
 	if len(marks) > 0 {
 		floor = marks[len(marks)-1]
 	}
@@ -29,7 +31,7 @@ loop:
 		op := buf[r]
 		switch op {
 		case opNONE, opNEWTRUE, opNEWFALSE, opEMPTYDICT, opEMPTYLIST, opEMPTYTUPLE, opEMPTYSET, opNEXTBUFFER:
-			if len(stack)+len(marks) >= maxStack {
+			if len(stack) >= room {
 				break loop
 			}
 			stack = append(stack, other)
@@ -37,7 +39,7 @@ loop:
 
 		case opBININT1, opBININT2, opBININT, opBINFLOAT:
 			n := 1 + fixedArg[op]
-			if r+n > len(buf) || len(stack)+len(marks) >= maxStack {
+			if r+n > len(buf) || len(stack) >= room {
 				break loop
 			}
 			stack = append(stack, other)
@@ -48,7 +50,7 @@ loop:
 				break loop
 			}
 			n := 2 + int(buf[r+1])
-			if n-2 > maxName || r+n > len(buf) || len(stack)+len(marks) >= maxStack {
+			if n-2 > maxName || r+n > len(buf) || len(stack) >= room {
 				break loop
 			}
 			stack = append(stack, other)
@@ -71,14 +73,18 @@ loop:
 				}
 				h, n = 5, int(u)
 			}
-			if n > maxName || r+h+n > len(buf) || len(stack)+len(marks) >= maxStack {
+			if n > maxName || r+h+n > len(buf) || len(stack) >= room {
 				break loop
 			}
 			b := buf[r+h : r+h+n]
 			if (op == opSHORTBINUNICODE || op == opBINUNICODE) && !validUTF8(b) {
 				break loop
 			}
-			stack = append(stack, s.str(b))
+			if inPlace {
+				stack = append(stack, s.strAt(r+h, n))
+			} else {
+				stack = append(stack, s.str(b))
+			}
 			r += h + n
 
 		case opBINGET, opLONGBINGET:
@@ -94,7 +100,7 @@ loop:
 				}
 				h, i = 5, int(binary.LittleEndian.Uint32(buf[r+1:]))
 			}
-			if i >= len(memo) || memo[i].kind == kUnset || len(stack)+len(marks) >= maxStack {
+			if i >= len(memo) || memo[i].kind == kUnset || len(stack) >= room {
 				break loop
 			}
 			stack = append(stack, memo[i])
@@ -136,11 +142,12 @@ loop:
 			r += h
 
 		case opMARK:
-			if len(stack)+len(marks) >= maxStack {
+			if len(stack) >= room {
 				break loop
 			}
 			marks = append(marks, len(stack))
 			floor = len(stack)
+			room--
 			r++
 
 		case opTUPLE, opLIST, opFROZENSET, opDICT, opOBJ, opAPPENDS, opSETITEMS, opADDITEMS, opPOPMARK:
@@ -170,6 +177,7 @@ loop:
 			stack = stack[:floor]
 			marks = marks[:len(marks)-1]
 			floor = below
+			room++
 			if op != opAPPENDS && op != opSETITEMS && op != opADDITEMS && op != opPOPMARK {
 				// The stack is one MARK and zero or more items shorter: this push fits.
 				stack = append(stack, other)
@@ -228,7 +236,7 @@ loop:
 			r++
 
 		case opDUP:
-			if len(stack) <= floor || len(stack)+len(marks) >= maxStack {
+			if len(stack) <= floor || len(stack) >= room {
 				break loop
 			}
 			stack = append(stack, stack[len(stack)-1])

@@ -114,10 +114,12 @@ const (
 	kOther
 	kString
 	kGlobal
+	kInput // a string whose bytes are ScanBytes' input at (off, n): not copied
 )
 
 // value is a symbolic stack or memo entry. A string's bytes live in the scanner's arena
-// (off, n); a string too long to retain has n < 0 and cannot name a module.
+// (off, n), or for ScanBytes in the input itself; a string too long to retain has n < 0 and
+// cannot name a module.
 type value struct {
 	kind uint8
 	off  int32
@@ -137,9 +139,11 @@ type scanner struct {
 	memoN int              // distinct memo keys (len(memo) in CPython terms)
 	memoX map[uint64]value // sparse indices beyond the dense memo slice
 	arena []byte
-	seen  map[globalKey]int // index into res.Globals, or -1 when dropped
-	op    byte
-	opOff int64
+	// retained counts the bytes of retained strings, copied or not, against maxArena.
+	retained int
+	seen     map[globalKey]int // index into res.Globals, or -1 when dropped
+	op       byte
+	opOff    int64
 	// slow turns fast off: the tests compare the two paths on the same input.
 	slow bool
 }
@@ -300,19 +304,35 @@ var other = value{kind: kOther}
 
 // str retains b as a string value when it fits the name and arena limits.
 func (s *scanner) str(b []byte) value {
-	if len(b) > s.lim.MaxName || len(s.arena)+len(b) > maxArena {
+	if len(b) > s.lim.MaxName || s.retained+len(b) > maxArena {
 		return value{kind: kString, n: -1}
 	}
+	s.retained += len(b)
 	off := len(s.arena)
 	s.arena = append(s.arena, b...)
 	return value{kind: kString, off: int32(off), n: int32(len(b))}
 }
 
-func (s *scanner) strOf(v value) (string, bool) {
-	if v.kind != kString || v.n < 0 {
-		return "", false
+// strAt is str for the n bytes at off of ScanBytes' input, which stays in place for the whole
+// scan: they are referred to, not copied. The limits are str's.
+func (s *scanner) strAt(off, n int) value {
+	if n > s.lim.MaxName || s.retained+n > maxArena || off > math.MaxInt32-n {
+		return s.str(s.in.buf[off : off+n])
 	}
-	return string(s.arena[v.off : v.off+v.n]), true
+	s.retained += n
+	return value{kind: kInput, off: int32(off), n: int32(n)}
+}
+
+func (s *scanner) strOf(v value) (string, bool) {
+	switch {
+	case v.n < 0:
+		return "", false
+	case v.kind == kString:
+		return string(s.arena[v.off : v.off+v.n]), true
+	case v.kind == kInput:
+		return string(s.in.buf[v.off : v.off+v.n]), true
+	}
+	return "", false
 }
 
 // lenArg reads an n-byte little-endian length (n = 1, 4 or 8), refusing negative 4-byte lengths
