@@ -195,7 +195,9 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 	}
 
 	// Digest: a pinned model whose digest is known (cached, or hashed first because the policy
-	// asks for it) is checked before the load; otherwise it is hashed alongside the load.
+	// asks for it) is checked before the load; otherwise it is hashed alongside the load, except
+	// from a cold page cache, where hashing first and then loading from memory is faster than
+	// two readers on the disk at once (see artifact.Inspector.Cold).
 	var hashed chan error
 	if m := ls.manifest; m != nil {
 		if pinned && policy.VerifyBeforeLoad && !m.Hashed() {
@@ -204,6 +206,11 @@ func Load[M any](ctx context.Context, in *Instrumenter, ref ModelRef, load func(
 				ls.finish(err)
 				return model, ls.info, err
 			}
+		}
+		if !m.Hashed() && in.inspect.Cold(m) {
+			// A failure leaves files unhashed: they are hashed alongside the load below, and an
+			// error there is handled as it always is.
+			_, _ = in.inspect.Hash(ctx, m)
 		}
 		if pinned && m.Hashed() {
 			if ierr := ls.checkDigest(expected); ierr != nil && policy.enforcing() {
