@@ -68,8 +68,8 @@ loop:
 					break loop
 				}
 				u := binary.LittleEndian.Uint32(buf[r+1:])
-				if op == opBINSTRING && int32(u) < 0 {
-					break loop
+				if op == opBINSTRING && int32(u) < 0 || uint64(u) > uint64(maxName) {
+					break loop // int(u) below stays small, whatever the size of int
 				}
 				h, n = 5, int(u)
 			}
@@ -100,7 +100,7 @@ loop:
 				}
 				h, i = 5, int(binary.LittleEndian.Uint32(buf[r+1:]))
 			}
-			if i >= len(memo) || memo[i].kind == kUnset || len(stack) >= room {
+			if uint(i) >= uint(len(memo)) || memo[i].kind == kUnset || len(stack) >= room {
 				break loop
 			}
 			stack = append(stack, memo[i])
@@ -125,7 +125,7 @@ loop:
 			}
 			v := stack[len(stack)-1]
 			switch {
-			case i < len(memo):
+			case uint(i) < uint(len(memo)): // unsigned: a 4-byte index is negative as a 32-bit int
 				if memo[i].kind == kUnset {
 					if memoN >= maxMemo {
 						break loop
