@@ -64,7 +64,7 @@ func BenchmarkReview1M(b *testing.B) {
 				if bt.err != nil {
 					b.Fatal(bt.err)
 				}
-				bufPool.Put(bt.buf)
+				putBuf(bt.buf)
 			}, nil)
 		}
 		per1M(b)
@@ -100,7 +100,7 @@ func decodeOnly(b *testing.B, path string) {
 						b.Error(err)
 					}
 				}
-				bufPool.Put(bt.buf)
+				putBuf(bt.buf)
 			}
 			done <- struct{}{}
 		}()

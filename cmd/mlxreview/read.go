@@ -83,6 +83,14 @@ type batch struct {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, batchBytes); return &b }}
 
+// putBuf returns a batch's buffer to the pool once its lines were read.
+func putBuf(b *[]byte) {
+	if b != nil {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
+}
+
 // countingReader counts the bytes read from the file (compressed bytes for gzip), for the
 // progress bar.
 type countingReader struct {
@@ -145,10 +153,7 @@ func reviewWith(files []string, workers int, progress *atomic.Int64, rd reader) 
 				if b.err != nil {
 					a.malformedf("%s: %v", b.file, b.err)
 				}
-				if b.buf != nil {
-					*b.buf = (*b.buf)[:0]
-					bufPool.Put(b.buf)
-				}
+				putBuf(b.buf)
 				results <- result{b.seq, a}
 			}
 		}()
