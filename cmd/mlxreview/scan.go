@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -137,6 +140,9 @@ func (s *scanner) ws() {
 }
 
 func (s *scanner) peek() byte {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return s.b[s.i] // the exporter writes no whitespace
+	}
 	s.ws()
 	if s.i >= len(s.b) {
 		s.out()
@@ -201,10 +207,7 @@ func (s *scanner) str(dst *[]byte) []byte {
 	s.expect('"')
 	start := s.i
 	b := s.b
-	i := s.i
-	for i < len(b) && !scanClass[b[i]] {
-		i++
-	}
+	i := plainRun(b, s.i)
 	if i >= len(b) {
 		s.out()
 	}
@@ -269,6 +272,25 @@ func (s *scanner) str(dst *[]byte) []byte {
 		}
 		i++
 	}
+}
+
+// plainRun returns the index of the first byte from i on that ends a string's plain run (a
+// quote, a backslash or a control character), or len(b). Eight bytes are tested at a time:
+// a byte of w equal to '"' or '\\', or below 0x20, sets the high bit of its byte in the mask
+// (the lowest set bit marks the first such byte exactly).
+func plainRun(b []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q, bs := w^(lo*'"'), w^(lo*'\\')
+		if m := ((q-lo)&^q | (bs-lo)&^bs | (w-lo*0x20)&^w) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(b) && !scanClass[b[i]] {
+		i++
+	}
+	return i
 }
 
 func hexVal(c byte) (byte, bool) {
@@ -467,8 +489,12 @@ func (s *scanner) value(v *anyValue, dst *[]byte, depth int) {
 			if s.peek() == '"' {
 				s.out()
 			}
-			if _, err := strconv.ParseFloat(string(s.number()), 64); err != nil {
-				s.out()
+			// A number without an exponent and with at most 300 integer digits is finite: only
+			// the others can be out of range, which jsoniter reports as an error.
+			if n := s.number(); len(n) > 300 || bytes.ContainsAny(n, "eE") {
+				if _, err := strconv.ParseFloat(string(n), 64); err != nil {
+					s.out()
+				}
 			}
 			v.kind, v.other = pcommon.ValueTypeDouble, true
 		case "bytesValue":

@@ -174,3 +174,31 @@ func FuzzSelectiveMatchesPdata(f *testing.F) {
 		sameReview(t, want, got)
 	})
 }
+
+// TestPlainRun: the eight-bytes-at-a-time search finds what the byte-by-byte one finds, for
+// every byte value at every position of a run of plain bytes, with a second special byte
+// after it (a borrow in the word must not hide or move the first).
+func TestPlainRun(t *testing.T) {
+	naive := func(b []byte, i int) int {
+		for i < len(b) && !scanClass[b[i]] {
+			i++
+		}
+		return i
+	}
+	for n := 0; n <= 19; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := bytes.Repeat([]byte{'a' + byte(pos)%20 + 0x60}, n) // plain bytes, some >= 0x80
+				b[pos] = byte(c)
+				if pos+1 < n {
+					b[pos+1] = 0
+				}
+				for start := 0; start <= min(n, 3); start++ {
+					if got, want := plainRun(b, start), naive(b, start); got != want {
+						t.Fatalf("plainRun(%q, %d) = %d, want %d", b, start, got, want)
+					}
+				}
+			}
+		}
+	}
+}
