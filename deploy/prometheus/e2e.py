@@ -95,15 +95,19 @@ def wait_http(url, timeout=60):
     raise SystemExit("e2e: %s did not answer within %ds" % (url, timeout))
 
 
+def query(port, expr):
+    url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(expr))
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.load(r)["data"]["result"]
+
+
 def wait_query(port, expr, timeout=60):
     """Waits until the PromQL expression has a result in the Prometheus on port."""
-    url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(expr))
     end = time.time() + timeout
     while time.time() < end:
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if json.load(r)["data"]["result"]:
-                    return
+            if query(port, expr):
+                return
         except Exception:
             pass
         time.sleep(0.5)
@@ -284,7 +288,10 @@ scrape_configs:
             else:
                 assert labels.get("hw_id"), labels
             assert payload["receiver"] == "hook" and payload["status"] == "firing", payload
-        # The healthy model is named by no alert.
+        # The healthy model was evaluated (its request rate is there) and is named by no alert,
+        # neither delivered nor pending in Prometheus.
+        wait_query(p["prom"], 'mlx:inference_calls:rate5m{gen_ai_request_model="%s"} > 0' % HEALTHY_MODEL)
+        assert not query(p["prom"], 'ALERTS{model="%s"}' % HEALTHY_MODEL), "an alert names " + HEALTHY_MODEL
         for name, alerts in every.items():
             for a in alerts:
                 assert a["labels"].get("model") != HEALTHY_MODEL, a["labels"]
