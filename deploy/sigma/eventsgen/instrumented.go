@@ -143,7 +143,7 @@ func (r *recorder) logs(at time.Time) plog.Logs {
 		lr.SetEventName(rec.EventName())
 		lr.SetSeverityNumber(plog.SeverityNumber(rec.Severity()))
 		lr.SetSeverityText(rec.SeverityText())
-		if b := rec.Body(); b.Type() != attribute.INVALID {
+		if b := rec.Body(); b.Type() != attribute.EMPTY {
 			putValue(lr.Body(), b)
 		}
 		lr.SetTraceID(pcommon.TraceID(rec.TraceID()))
