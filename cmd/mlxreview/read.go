@@ -331,28 +331,72 @@ func (d *decoder) decode(line []byte, a *agg) error {
 		if d.fast && d.scan(line, true, a) {
 			return nil
 		}
+		return d.viaPdata(line, keySpans, a)
+	case bytes.HasPrefix(head, keyLogs):
+		if d.fast && d.scan(line, false, a) {
+			return nil
+		}
+		return d.viaPdata(line, keyLogs, a)
+	case bytes.HasPrefix(head, keyMetrics):
+		return d.viaPdata(line, keyMetrics, a)
+	default:
+		return d.decodeSlow(line, a)
+	}
+}
+
+// maxNesting bounds the nesting of objects and arrays in a line given to pdata, whose
+// recursive decoder would otherwise follow a hostile line of millions of nested values
+// until the goroutine's stack limit ends the process. OTLP needs about ten levels plus the
+// nesting of attribute values.
+const maxNesting = 256
+
+// viaPdata decodes a request of the kind key names with pdata's unmarshaler.
+func (d *decoder) viaPdata(line, key []byte, a *agg) error {
+	if err := checkNesting(line); err != nil {
+		return err
+	}
+	switch {
+	case bytes.Equal(key, keySpans):
 		td, err := d.tu.UnmarshalTraces(line)
 		if err != nil {
 			return fmt.Errorf("traces request: %w", err)
 		}
 		a.addTraces(td)
-	case bytes.HasPrefix(head, keyLogs):
-		if d.fast && d.scan(line, false, a) {
-			return nil
-		}
+	case bytes.Equal(key, keyLogs):
 		ld, err := d.lu.UnmarshalLogs(line)
 		if err != nil {
 			return fmt.Errorf("logs request: %w", err)
 		}
 		a.addLogs(ld)
-	case bytes.HasPrefix(head, keyMetrics):
+	default:
 		md, err := d.mu.UnmarshalMetrics(line)
 		if err != nil {
 			return fmt.Errorf("metrics request: %w", err)
 		}
 		a.addMetrics(md)
-	default:
-		return d.decodeSlow(line, a)
+	}
+	return nil
+}
+
+// checkNesting reports a line whose objects and arrays nest deeper than maxNesting (brackets
+// inside strings do not count).
+func checkNesting(line []byte) error {
+	depth := 0
+	for i := 0; i < len(line); i++ {
+		switch line[i] {
+		case '"':
+			for i++; i < len(line) && line[i] != '"'; i++ {
+				if line[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			if depth++; depth > maxNesting {
+				return fmt.Errorf("objects and arrays nested deeper than %d: not an OTLP export request", maxNesting)
+			}
+		case '}', ']':
+			depth--
+		}
 	}
 	return nil
 }
@@ -377,23 +421,9 @@ func (d *decoder) decodeSlow(line []byte, a *agg) error {
 	}
 	switch {
 	case hasS:
-		td, err := d.tu.UnmarshalTraces(line)
-		if err != nil {
-			return fmt.Errorf("traces request: %w", err)
-		}
-		a.addTraces(td)
+		return d.viaPdata(line, keySpans, a)
 	case hasL:
-		ld, err := d.lu.UnmarshalLogs(line)
-		if err != nil {
-			return fmt.Errorf("logs request: %w", err)
-		}
-		a.addLogs(ld)
-	default:
-		md, err := d.mu.UnmarshalMetrics(line)
-		if err != nil {
-			return fmt.Errorf("metrics request: %w", err)
-		}
-		a.addMetrics(md)
+		return d.viaPdata(line, keyLogs, a)
 	}
-	return nil
+	return d.viaPdata(line, keyMetrics, a)
 }

@@ -202,3 +202,19 @@ func TestPlainRun(t *testing.T) {
 		}
 	}
 }
+
+// TestDeepNestingIsMalformed: an attribute value nested a million levels deep is one malformed
+// line for both readers (pdata's recursive decoder never sees it), not the end of the process.
+func TestDeepNestingIsMalformed(t *testing.T) {
+	const depth = 1 << 20
+	open := strings.Repeat(`{"arrayValue":{"values":[`, depth)
+	shut := strings.Repeat(`]}}`, depth)
+	line := `{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"k","value":` + open + shut + `}]}]}]}]}`
+	dir := t.TempDir()
+	for _, rd := range []reader{readPdata, readSelective} {
+		a := reviewLines(t, dir, line+"\n"+hostileLines[1]+"\n", rd)
+		require.Equal(t, int64(1), a.malformed, "reader %d", rd)
+		assert.Contains(t, a.malformedMsgs[0], "nested deeper than 256")
+		assert.Equal(t, int64(2), a.spans, "the next line is read")
+	}
+}
