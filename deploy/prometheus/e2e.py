@@ -11,7 +11,10 @@ alerts and delivers them to a webhook receiver in this script. The test checks t
 expected alerts arrive, grouped, with model, type and ATLAS id labels. --scrape-out keeps the
 collector's scrape (the metric list the dashboard test checks against).
 
-Beyond the findings: live traffic from the sender (-live: a model failing one request in three,
+Beyond the findings: the sender's -live mode first sends the security events of the
+instrumentation library driven through a pinned digest mismatch, an allowlist denial and three
+out-of-memory inferences (internal/securityevents), firing the integrity and resource alerts;
+then live traffic (a model failing one request in three,
 a model answering in 20 s, a healthy one) goes through the collector's spanmetrics connector
 and fires the error-rate and latency alerts for the first two and nothing for the third; the
 mlxmetal receiver replays a captured busy-GPU plist (98% utilization; the memory limit of the
@@ -46,6 +49,9 @@ EXPECTED = {
     "MLXServiceDisruption": "AML.T0029",
     "MLXModelExtractionFlood": "AML.T0024.002",
     "MLXModelLoadDenied": "AML.T0010.003",
+    # From the instrumentation library's own events, sent by the sender's -live mode.
+    "MLXModelIntegrityMismatch": "AML.T0010.003",
+    "MLXResourceExhausted": "AML.T0029",
 }
 FINDING_ALERTS = {"MLXModelSupplyChainChange", "MLXUnsafeModelFormat", "MLXCostHarvesting",
                   "MLXServiceDisruption", "MLXModelExtractionFlood"}

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
+	"github.com/otel-mlx/otel-mlx/internal/securityevents"
 )
 
 // Live traffic: one service, three models, one request per model every 250 ms, as the
@@ -26,7 +29,25 @@ const (
 	liveTick    = 250 * time.Millisecond
 )
 
+// liveOOM is how many out-of-memory inferences the instrumented service reports: the
+// MLXResourceExhausted alert wants three in 10 minutes.
+const liveOOM = 3
+
 func sendLive(d time.Duration, post func(path string, body []byte) error) error {
+	// First the security events only the instrumentation library makes (a pinned digest
+	// mismatch, an allowlist denial, an admitted pickle, out-of-memory inferences), timed now.
+	ld, err := securityevents.Generate(context.Background(), time.Now(), liveOOM)
+	if err != nil {
+		return err
+	}
+	var lm plog.JSONMarshaler
+	b, err := lm.MarshalLogs(ld)
+	if err != nil {
+		return err
+	}
+	if err := post("/v1/logs", b); err != nil {
+		return err
+	}
 	var m ptrace.JSONMarshaler
 	end := time.Now().Add(d)
 	n, errs := 0, 0
@@ -74,6 +95,6 @@ func sendLive(d time.Duration, post func(path string, body []byte) error) error 
 		}
 		<-t.C
 	}
-	fmt.Printf("live: sent %d spans (%d failed) in %s\n", n, errs, d)
+	fmt.Printf("live: sent %d security events, %d spans (%d failed) in %s\n", ld.LogRecordCount(), n, errs, d)
 	return nil
 }

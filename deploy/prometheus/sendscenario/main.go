@@ -6,7 +6,9 @@
 //	sendscenario -endpoint http://127.0.0.1:4318 [-seed N] [-rate R]
 //	sendscenario -endpoint http://127.0.0.1:4318 -live 2m
 //
-// With -live, it sends live inference spans instead, timed now, for that long: the input of the
+// With -live, it sends instead the instrumentation library's own security events (integrity
+// mismatch, allowlist denial, admitted pickle, out-of-memory inferences), then live inference
+// spans, timed now, for that long: the input of the integrity and resource alerts and of the
 // per-model error-rate and latency alerts, which the collector's spanmetrics connector turns
 // into request and duration metrics (see live.go).
 package main

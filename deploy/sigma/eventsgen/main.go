@@ -9,7 +9,7 @@
 // writes DIR/incidents.jsonl (traffic with injected incidents of every type, followed by the
 // security events of the instrumentation library driven through a pinned digest mismatch, a
 // source outside the allowlist, an admitted pickle load and an out-of-memory inference; see
-// securityEvents) and DIR/quiet.jsonl (the same traffic without incidents).
+// internal/securityevents) and DIR/quiet.jsonl (the same traffic without incidents).
 package main
 
 import (
@@ -34,6 +34,7 @@ import (
 	"github.com/otel-mlx/otel-mlx/connector/mlxfinding"
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/internal/scenario"
+	"github.com/otel-mlx/otel-mlx/internal/securityevents"
 	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
 
@@ -149,7 +150,7 @@ func record(sc scenario.Config, from time.Time, instrumented bool, path string) 
 	if err == nil && instrumented {
 		// After the scenario's traffic, through the same logs pipeline as the service's events.
 		var ld plog.Logs
-		if ld, err = securityEvents(ctx, sc.Start.Add(time.Duration(sc.Days)*24*time.Hour+time.Minute)); err == nil {
+		if ld, err = securityevents.Generate(ctx, sc.Start.Add(time.Duration(sc.Days)*24*time.Hour+time.Minute), 1); err == nil {
 			err = lp.ConsumeLogs(ctx, ld)
 		}
 	}

@@ -1,4 +1,9 @@
-package main
+// Package securityevents drives the instrumentation library (otelmlx, with the OpenTelemetry
+// SDK) through the security events that scenario traffic cannot hold, because only the
+// instrumentation's policy and error handling make them, and returns them as pdata: the input
+// of the Sigma rule tests (deploy/sigma/eventsgen) and of the alerting end-to-end test
+// (deploy/prometheus/sendscenario -live).
+package securityevents
 
 import (
 	"bytes"
@@ -25,20 +30,20 @@ import (
 	"github.com/otel-mlx/otel-mlx/instrumentation/otelmlx"
 )
 
-// instrumentedService is the service.name of the instrumented process below.
-const instrumentedService = "mlx-sigma-guarded"
+// Service is the service.name of the instrumented process.
+const Service = "mlx-sigma-guarded"
 
-// securityEvents drives the instrumentation library (otelmlx, with the OpenTelemetry SDK) through
+// Generate drives the instrumentation library (otelmlx, with the OpenTelemetry SDK) through
 // the security events the scenario cannot make, because only the instrumentation's policy and
 // error handling produce them: a load whose digest differs from the one pinned for its model
 // name (mlx.model.integrity.mismatch), a load from a source outside the allowlist
 // (mlx.model.policy.denied, rule source.allowlist), a pickle load the policy admits
 // (mlx.model.load.succeeded with mlx.model.unsafe=true, format pickle) and an inference that
-// ran out of memory (mlx.inference.failed and mlx.resource.exhausted). The models are real
-// files in a temporary folder. The records are returned as the SDK exported them, with their
-// times moved to at (one second apart, in the order made) so that they fall in the scenario's
-// event time.
-func securityEvents(ctx context.Context, at time.Time) (plog.Logs, error) {
+// ran out of memory (mlx.inference.failed and mlx.resource.exhausted), oom times (at least
+// one). The models are real files in a temporary folder. The records are returned as the SDK
+// exported them, with their times moved to at (one second apart, in the order made) so that
+// they fall in the caller's event time.
+func Generate(ctx context.Context, at time.Time, oom int) (plog.Logs, error) {
 	dir, err := os.MkdirTemp("", "eventsgen-models-")
 	if err != nil {
 		return plog.Logs{}, err
@@ -67,7 +72,7 @@ func securityEvents(ctx context.Context, at time.Time) (plog.Logs, error) {
 	}
 
 	exp := &recorder{}
-	res, err := resource.New(ctx, resource.WithAttributes(semconv.ServiceName(instrumentedService)))
+	res, err := resource.New(ctx, resource.WithAttributes(semconv.ServiceName(Service)))
 	if err != nil {
 		return plog.Logs{}, err
 	}
@@ -99,12 +104,14 @@ func securityEvents(ctx context.Context, at time.Time) (plog.Logs, error) {
 	if _, info, err := otelmlx.Load(ctx, in, otelmlx.ModelRef{Name: "legacy-pickle", Source: legacy}, loader); err != nil || !info.Unsafe {
 		return plog.Logs{}, fmt.Errorf("pickle load: got %v (unsafe %v), want an admitted unsafe load", err, info.Unsafe)
 	}
-	_, err = otelmlx.Infer(ctx, in, otelmlx.Request{Operation: mlxconv.OperationChat, Model: "llama-pinned", Identity: "batch-job-7"},
-		func(context.Context) (string, otelmlx.Response, error) {
-			return "", otelmlx.Response{}, fmt.Errorf("[metal::malloc] attempting to allocate 96 GiB: %w", otelmlx.ErrResourceExhausted)
-		})
-	if !errors.Is(err, otelmlx.ErrResourceExhausted) {
-		return plog.Logs{}, fmt.Errorf("inference: got %v, want resource exhausted", err)
+	for i := 0; i < max(oom, 1); i++ {
+		_, err = otelmlx.Infer(ctx, in, otelmlx.Request{Operation: mlxconv.OperationChat, Model: "llama-pinned", Identity: "batch-job-7"},
+			func(context.Context) (string, otelmlx.Response, error) {
+				return "", otelmlx.Response{}, fmt.Errorf("[metal::malloc] attempting to allocate 96 GiB: %w", otelmlx.ErrResourceExhausted)
+			})
+		if !errors.Is(err, otelmlx.ErrResourceExhausted) {
+			return plog.Logs{}, fmt.Errorf("inference: got %v, want resource exhausted", err)
+		}
 	}
 	return exp.logs(at), nil
 }
@@ -133,7 +140,7 @@ func (r *recorder) logs(at time.Time) plog.Logs {
 	defer r.mu.Unlock()
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr(string(semconv.ServiceNameKey), instrumentedService)
+	rl.Resource().Attributes().PutStr(string(semconv.ServiceNameKey), Service)
 	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 	for i, rec := range r.records {
 		lr := lrs.AppendEmpty()
