@@ -462,6 +462,14 @@ func (s *scanner) value(v *anyValue, dst *[]byte, depth int) {
 		s.out()
 	}
 	*v = anyValue{}
+	// The exporter's string value, {"stringValue":S}, read directly (a second member would go
+	// to pdata either way).
+	if rest := s.b[s.i:]; len(rest) > 15 && string(rest[:15]) == `{"stringValue":` {
+		s.i += 15
+		v.kind, v.str = pcommon.ValueTypeStr, s.str(dst)
+		s.expect('}')
+		return
+	}
 	s.expect('{')
 	n := 0
 	for {
@@ -549,6 +557,20 @@ func (s *scanner) value(v *anyValue, dst *[]byte, depth int) {
 // keyValue reads one attribute into v and returns its key (in the key scratch or the line).
 // kdst and vdst are the scratch buffers for an escaped key and string value.
 func (s *scanner) keyValue(v *anyValue, depth int, kdst, vdst *[]byte) []byte {
+	// The exporter's form, {"key":K,"value":V} without whitespace, is read directly; any other
+	// form takes the general way below. Both read the same: a member after the value is one the
+	// general way refuses too (a repeated key or value, or an unknown field).
+	if rest := s.b[s.i:]; len(rest) > 8 && string(rest[:7]) == `{"key":` {
+		s.i += 7
+		key := s.str(kdst)
+		if rest := s.b[s.i:]; len(rest) > 9 && string(rest[:9]) == `,"value":` {
+			s.i += 9
+			s.value(v, vdst, depth)
+			s.expect('}')
+			return key
+		}
+		s.out()
+	}
 	s.expect('{')
 	var key []byte
 	*v = anyValue{}
