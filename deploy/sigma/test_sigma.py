@@ -3,10 +3,14 @@
     python deploy/sigma/test_sigma.py EVENTS_DIR
 
 EVENTS_DIR holds incidents.jsonl and quiet.jsonl, recorded by deploy/sigma/eventsgen (scenario
-traffic through the mlxanomaly processor and the mlxfinding connector). Every rule is checked
-with `sigma check`, its tags against techniques.yaml, converted to Splunk SPL and Elasticsearch
-ES|QL, and executed for real: converted with the SQLite backend and run over the recorded
-events loaded into SQLite.
+traffic through the mlxanomaly processor and the mlxfinding connector; the incident phase also
+holds the security events of the instrumentation library driven through a pinned digest
+mismatch, a source outside the allowlist, an admitted pickle load and an out-of-memory
+inference). Every rule is checked with `sigma check`, its tags against techniques.yaml,
+converted to Splunk SPL and Elasticsearch ES|QL, and executed for real: converted with the
+SQLite backend and run over the recorded events loaded into SQLite. Every alerting rule must
+match the incident phase and none the quiet phase; the two base rules of the correlations
+must match exactly the events they select, counted independently of Sigma.
 """
 
 import json
@@ -30,7 +34,9 @@ HERE = Path(__file__).resolve().parent
 RULES = HERE / "rules"
 EVENTS = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SIGMA_EVENTS", "build/sigma"))
 
-# Rules that must fire on the recorded incidents (the scenario injects their incident types).
+# Rules that must fire on the recorded incidents: the scenario injects the incident types of
+# the first seven; the instrumentation library makes the events of the last four (integrity
+# pins, allowlists, admitted pickle, MLX memory limits exist only there).
 EXPECTED = {
     "mlx_model_policy_denied_unsafe_format",
     "mlx_finding_model_supply_chain",
@@ -39,14 +45,17 @@ EXPECTED = {
     "mlx_finding_service_disruption",
     "mlx_inference_flood_by_caller",
     "mlx_inference_failure_burst",
-}
-# Rules whose events the scenario cannot make (integrity pins, allowlists, MLX memory limits
-# exist only in the instrumentation); they are still converted and executed.
-NOT_IN_SCENARIO = {
     "mlx_model_unsafe_format_loaded",
     "mlx_model_policy_denied_source",
     "mlx_model_integrity_mismatch",
     "mlx_resource_exhausted",
+}
+# The service whose events the instrumentation library recorded (deploy/sigma/eventsgen).
+INSTRUMENTED_SERVICE = "mlx-sigma-guarded"
+# Base rules of the correlations, and the event each selects.
+BASE = {
+    "mlx_inference_completed_base": "mlx.inference.completed",
+    "mlx_inference_failed_base": "mlx.inference.failed",
 }
 
 
@@ -98,8 +107,7 @@ class SigmaRules(unittest.TestCase):
         self.assertIn("No validation issues found", out.stdout)
 
     def test_every_rule_is_known(self):
-        self.assertEqual(set(self.rules), EXPECTED | NOT_IN_SCENARIO | {"mlx_inference_completed_base",
-                                                                         "mlx_inference_failed_base"})
+        self.assertEqual(set(self.rules), EXPECTED | set(BASE))
 
     def test_tags(self):
         atlas, attack = self.techniques["atlas"], self.techniques["attack"]
@@ -144,7 +152,7 @@ class SigmaRules(unittest.TestCase):
             else:
                 self.assertIn("stats event_count=count()", text)
 
-    def run_rules(self, phase):
+    def run_rules(self, phase, select=None, only=None):
         backend = sqliteBackend()
         queries = {}
         # Base rules first: a correlation is compiled from their conversion state.
@@ -155,6 +163,11 @@ class SigmaRules(unittest.TestCase):
                 continue
             self.assertEqual(len(q), 1, name)
             queries[name] = q[0]
+            if select and isinstance(r, SigmaRule):
+                self.assertTrue(q[0].startswith("SELECT * "), q[0])
+                queries[name] = "SELECT " + select + q[0][len("SELECT *"):]
+        if only:
+            queries = {n: q for n, q in queries.items() if n in only}
         # Fields the rules read (the backend's own names such as rowid and g0 excluded).
         fields = {f for q in queries.values() for f in re.findall(r"`([^`]+)`", q)
                   if f != "rowid" and not re.fullmatch(r"[a-z]\d+", f)}
@@ -184,6 +197,47 @@ class SigmaRules(unittest.TestCase):
             self.assertEqual(techs, {tag[len("atlas."):].upper()}, name)
         print("incidents: %d events; fired: %s" % (len(rows), ", ".join(
             "%s=%d" % (n, len(h)) for n, h in sorted(hits.items()) if h)))
+
+    def test_execute_instrumented_events(self):
+        # The four rules whose events only the instrumentation makes match exactly those events:
+        # rule by rule, the matched rows are the instrumented service's events of that kind.
+        want = {
+            "mlx_model_integrity_mismatch": ("mlx.model.integrity.mismatch", None, None),
+            "mlx_model_policy_denied_source": ("mlx.model.policy.denied", "source.allowlist", None),
+            "mlx_model_unsafe_format_loaded": ("mlx.model.load.succeeded", None, "pickle"),
+            "mlx_resource_exhausted": ("mlx.resource.exhausted", None, None),
+        }
+        hits, rows = self.run_rules("incidents", select="`event.name`, `service.name`, `mlx.policy.rule`, `mlx.model.format`",
+                                    only=set(want))
+        for name, (event, rule, fmt) in want.items():
+            with self.subTest(rule=name):
+                got = hits[name]
+                self.assertEqual(len(got), 1, "%s: %s" % (name, got))
+                ev, svc, prule, pformat = got[0]
+                self.assertEqual((ev, svc), (event, INSTRUMENTED_SERVICE))
+                if rule:
+                    self.assertEqual(prule, rule)
+                if fmt:
+                    self.assertEqual(pformat, fmt)
+                n = sum(1 for r in rows if r.get("event.name") == event and r.get("service.name") == INSTRUMENTED_SERVICE
+                        and (rule is None or r.get("mlx.policy.rule") == rule))
+                self.assertEqual(n, 1, "%s: one such event recorded" % name)
+
+    def test_execute_base_rules(self):
+        # A base rule is not an alert: it is executed alone here and matches exactly the events
+        # of its kind in either phase, counted from the recorded JSON.
+        for phase in ("incidents", "quiet"):
+            db = sqlite3.connect(":memory:")
+            rows = load_events(db, EVENTS / (phase + ".jsonl"))
+            for name, event in BASE.items():
+                with self.subTest(rule=name, phase=phase):
+                    rule = SigmaRule.from_yaml((RULES / (name + ".yml")).read_text())
+                    q = sqliteBackend().convert_rule(rule)
+                    self.assertEqual(len(q), 1, name)
+                    n = sum(1 for r in rows if r.get("event.name") == event)
+                    if phase == "incidents":
+                        self.assertGreater(n, 0, "%s: the incidents hold %s events" % (name, event))
+                    self.assertEqual(len(db.execute(q[0]).fetchall()), n, name)
 
     def test_execute_quiet(self):
         hits, rows = self.run_rules("quiet")

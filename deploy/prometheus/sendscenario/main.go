@@ -4,6 +4,13 @@
 // alerting end-to-end test (deploy/prometheus/e2e.py).
 //
 //	sendscenario -endpoint http://127.0.0.1:4318 [-seed N] [-rate R]
+//	sendscenario -endpoint http://127.0.0.1:4318 -live 2m
+//
+// With -live, it sends instead the instrumentation library's own security events (integrity
+// mismatch, allowlist denial, admitted pickle, out-of-memory inferences), then live inference
+// spans, timed now, for that long: the input of the integrity and resource alerts and of the
+// per-model error-rate and latency alerts, which the collector's spanmetrics connector turns
+// into request and duration metrics (see live.go).
 package main
 
 import (
@@ -25,9 +32,10 @@ func main() {
 	endpoint := flag.String("endpoint", "", "OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318")
 	seed := flag.Uint64("seed", 7, "scenario seed")
 	rate := flag.Float64("rate", 0.1, "mean inference requests per second of event time")
+	live := flag.Duration("live", 0, "send live traffic (a failing, a slow and a healthy model) for this long instead")
 	flag.Parse()
 	if *endpoint == "" {
-		fmt.Fprintln(os.Stderr, "usage: sendscenario -endpoint http://127.0.0.1:4318 [-seed N] [-rate R]")
+		fmt.Fprintln(os.Stderr, "usage: sendscenario -endpoint http://127.0.0.1:4318 [-seed N] [-rate R] [-live DURATION]")
 		os.Exit(2)
 	}
 	sc := scenario.DefaultConfig()
@@ -44,6 +52,13 @@ func main() {
 			return fmt.Errorf("%s: %s: %s", path, resp.Status, msg)
 		}
 		return nil
+	}
+	if *live > 0 {
+		if err := sendLive(*live, post); err != nil {
+			fmt.Fprintln(os.Stderr, "sendscenario:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	var spans, logs int
 	var tm ptrace.JSONMarshaler

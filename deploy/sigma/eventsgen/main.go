@@ -6,8 +6,10 @@
 //
 //	eventsgen -out DIR [-seed N] [-days N]
 //
-// writes DIR/incidents.jsonl (traffic with injected incidents of every type) and
-// DIR/quiet.jsonl (the same traffic without incidents).
+// writes DIR/incidents.jsonl (traffic with injected incidents of every type, followed by the
+// security events of the instrumentation library driven through a pinned digest mismatch, a
+// source outside the allowlist, an admitted pickle load and an out-of-memory inference; see
+// internal/securityevents) and DIR/quiet.jsonl (the same traffic without incidents).
 package main
 
 import (
@@ -32,6 +34,7 @@ import (
 	"github.com/otel-mlx/otel-mlx/connector/mlxfinding"
 	"github.com/otel-mlx/otel-mlx/instrumentation/mlxconv"
 	"github.com/otel-mlx/otel-mlx/internal/scenario"
+	"github.com/otel-mlx/otel-mlx/internal/securityevents"
 	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
 
@@ -61,7 +64,7 @@ func main() {
 		if phase.perType == 0 {
 			from = sc.Start.Add(sc.Warmup)
 		}
-		n, err := record(sc, from, filepath.Join(*out, phase.name+".jsonl"))
+		n, err := record(sc, from, phase.perType > 0, filepath.Join(*out, phase.name+".jsonl"))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "eventsgen:", err)
 			os.Exit(1)
@@ -70,7 +73,7 @@ func main() {
 	}
 }
 
-func record(sc scenario.Config, from time.Time, path string) (int, error) {
+func record(sc scenario.Config, from time.Time, instrumented bool, path string) (int, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, err
@@ -144,6 +147,13 @@ func record(sc scenario.Config, from time.Time, path string) (int, error) {
 		}
 		return nil
 	})
+	if err == nil && instrumented {
+		// After the scenario's traffic, through the same logs pipeline as the service's events.
+		var ld plog.Logs
+		if ld, err = securityevents.Generate(ctx, sc.Start.Add(time.Duration(sc.Days)*24*time.Hour+time.Minute), 1); err == nil {
+			err = lp.ConsumeLogs(ctx, ld)
+		}
+	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
