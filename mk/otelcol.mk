@@ -90,7 +90,12 @@ demo-otelcol: $(OTELCOL) $(MLX_MODELS_STAMP)
 	  --out $(CURDIR)/build/demo-otelcol --config-dir $(CURDIR) --python $(MLX_PY)
 DEMO_EXTRA += demo-otelcol
 
-# CPU, RSS and saturation of the collector with and without mlxanomaly, in one run.
-bench-otelcol: $(OTELCOL) $(TELEMETRYGEN)
-	@./scripts/otelcol/bench.sh $(OTELCOL) $(TELEMETRYGEN) $${BENCH_ROUNDS:-2}
+# CPU, RSS and saturation of the collector with and without mlxanomaly, in one run (A/B/A/B),
+# under MLX spans from cmd/mlxload. BENCH_SHORT=1: a quick check of the procedure (rough figures).
+MLXLOAD := $(BIN)/mlxload
+$(MLXLOAD): $(wildcard cmd/mlxload/*.go) go.mod go.sum
+	$(GO) build -o $@ ./cmd/mlxload
+
+bench-otelcol: $(OTELCOL) $(MLXLOAD)
+	@./scripts/otelcol/bench.sh $(OTELCOL) $(MLXLOAD) $${BENCH_ROUNDS:-}
 BENCH_EXTRA += bench-otelcol

@@ -53,7 +53,8 @@ func (p pins) Set(v string) error {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
-	modelPath := flag.String("model", "", "classifier loaded at start as \"classifier\" (a .safetensors, .gguf or .npz file)")
+	modelPath := flag.String("model", "", "model loaded at start: a classifier (.safetensors, .gguf or .npz file) or a language model directory (mlx_lm layout)")
+	modelName := flag.String("model-name", "classifier", "name the -model is served under (the \"model\" of requests)")
 	modelsDir := flag.String("models-dir", "", "directory models may be loaded from (default: the directory of -model)")
 	policyFile := flag.String("policy", "", "YAML model policy (default: enforce; sources under -models-dir; safetensors, gguf, npz)")
 	pinned := pins{}
@@ -62,13 +63,13 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, *modelPath, *modelsDir, *policyFile, pinned); err != nil {
+	if err := run(ctx, *addr, *modelPath, *modelName, *modelsDir, *policyFile, pinned); err != nil {
 		fmt.Fprintln(os.Stderr, "mlxservice:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, addr, modelPath, modelsDir, policyFile string, pinned pins) error {
+func run(ctx context.Context, addr, modelPath, modelName, modelsDir, policyFile string, pinned pins) error {
 	if !mlxc.Available() {
 		return mlxc.ErrNotBuilt
 	}
@@ -101,7 +102,7 @@ func run(ctx context.Context, addr, modelPath, modelsDir, policyFile string, pin
 	}
 	defer svc.Close()
 	if modelPath != "" {
-		if _, err := svc.Load(ctx, "classifier", modelPath, ""); err != nil {
+		if _, err := svc.Load(ctx, modelName, modelPath, ""); err != nil {
 			return fmt.Errorf("loading %s: %w", modelPath, err)
 		}
 	}
