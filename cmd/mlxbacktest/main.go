@@ -1,7 +1,7 @@
 // Command mlxbacktest replays telemetry through the mlxanomaly processor and evaluates it.
 //
 //	mlxbacktest otlp --in FILE --out FILE [--config FILE]
-//	mlxbacktest nab --data DIR --out DIR [--config FILE]
+//	mlxbacktest nab --data DIR --out DIR [--config FILE] [--spread R]
 //	mlxbacktest nabscore --windows FILE --results DIR
 //	mlxbacktest nabcv --data DIR --windows FILE [--grid]
 //	mlxbacktest scenarios [--config FILE] [--seed N] [--days N]
@@ -18,9 +18,9 @@ const usage = `usage:
   mlxbacktest otlp --in FILE --out FILE [--config FILE]
       replay OTLP JSON (one ExportTraceServiceRequest or ExportLogsServiceRequest per line)
       through the processor and write the same format with the mlxanomaly.* attributes added
-  mlxbacktest nab --data DIR --out DIR [--config FILE]
+  mlxbacktest nab --data DIR --out DIR [--config FILE] [--spread R]
       score every NAB-style CSV series under DIR causally, writing OUT/<category>/<name>.csv
-      with the header timestamp,value,anomaly_score
+      with the header timestamp,value,anomaly_score (the detector at three timescales R apart)
   mlxbacktest nabscore --windows FILE --results DIR
       score results with the NAB method and print normalized scores per profile
   mlxbacktest nabcv --data DIR --windows FILE [--grid]
