@@ -439,16 +439,31 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 		}
 		fast, slow, reqs := st.errFast, st.errSlow, st.reqs
 		fast += float32(e.errFastRate) * (x - fast)
+		bits := st.errBits
+		bits.Push(o.isErr)
 		if learn {
 			st.errFast = fast
+			st.errBits = bits
 			st.reqs++
+			st.pace.Tick(o.t)
 			st.debErrBurst.Tick()
 		}
 		if o.isErr && int(reqs) >= e.cfg.Warmup {
-			limit := max(e.cfg.ErrorBurst.Ratio*float64(slow), e.cfg.ErrorBurst.MinRate)
-			score := float64(fast) / (float64(fast) + limit)
-			if e.consider(v, o.t, score, flagErrorBurst, kindOp, (float64(fast)-float64(slow))/max(float64(slow), 1e-3), float64(slow), true, &st.debErrBurst) {
-				v.observed, v.hasObs = float64(fast), true
+			minRate := max(e.cfg.ErrorBurst.Ratio*float64(slow), e.cfg.ErrorBurst.MinRate)
+			score := float64(fast) / (float64(fast) + minRate)
+			observed := float64(fast)
+			// The recent rate above averages over `window` requests, which on a key with a
+			// request every few seconds takes minutes to fill. The same rate conditions over
+			// the runs of recent requests that end with this one, with a binomial tail
+			// against the baseline rate below the key's budget per request, decide after a
+			// few errors in a row where they are that unlikely.
+			if lt, frac := bits.BurstLogTail(min(int(reqs)+1, e.cfg.ErrorBurst.Window), float64(slow), e.errSlowRate, errBaseFloor, minRate); lt < 0 {
+				if ts := detector.TailScore(lt, math.Log(st.pace.PerObservation(detector.KeyDayBudget))); ts > score {
+					score, observed = ts, frac
+				}
+			}
+			if e.consider(v, o.t, score, flagErrorBurst, kindOp, (observed-float64(slow))/max(float64(slow), 1e-3), float64(slow), true, &st.debErrBurst) {
+				v.observed, v.hasObs = observed, true
 			}
 		}
 		if learn {
@@ -461,6 +476,17 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 		}
 	}
 }
+
+const (
+	// errBaseFloor is the least base error rate the burst tail is computed against: the slow
+	// rate averages some 200 requests, so a key that showed no error in them is not taken for
+	// one that never errs.
+	errBaseFloor = 0.0025
+	// outTokMinZ: below this robust z-score of output tokens (times sensitivity) the output test
+	// cannot reach its threshold at any pace (the threshold at the slowest pace counted,
+	// detector.Pace.PerObservation, is 4.26), so the hot path skips computing it.
+	outTokMinZ = 4
+)
 
 func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 	en, learn := e.entry(kindModel, o.hModel, o.t, src)
@@ -495,6 +521,32 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 			if r.Warm && r.Z > 0 {
 				if e.consider(v, o.t, r.Score, flagTokenSpike, kindModel, r.Z, r.Baseline, true, &st.debTok) {
 					v.observed, v.hasObs = tok, true
+				}
+			}
+		}
+		// A runaway generation hides in the total when the prompt is the larger part: 25 times
+		// the output of a chat request with a long prompt is a few times its total, inside the
+		// spread of totals. Output tokens get a single-observation test of their own (a plain
+		// baseline, 48 bytes, no surprise stage: a spike of output tokens is one request).
+		// Its threshold is the normal tail that spends the key's budget of false alarms a day
+		// at its pace (detector.KeyDayBudget): about 6 robust deviations on a key with a
+		// hundred requests a second, 4.7 on one with a request every ten seconds, where a
+		// fixed 6 misses a good part of 25-fold spikes of a spread of 0.5.
+		if o.outTok >= 1 {
+			if learn {
+				st.tokPace.Tick(o.t)
+			}
+			lx := fastLog(o.outTok)
+			var r detector.Result
+			if learn {
+				r = st.outTok.Observe(lx, &e.tokens.Series)
+			} else {
+				r = st.outTok.Peek(lx, &e.tokens.Series)
+			}
+			if z := r.Z * e.cfg.Tokens.Sensitivity; st.outTok.N() > e.cfg.Warmup && z > outTokMinZ {
+				zt := detector.GaussTailZ(st.tokPace.PerObservation(detector.KeyDayBudget))
+				if e.consider(v, o.t, z*z/(z*z+zt*zt), flagTokenSpike, kindModel, r.Z, r.Baseline, true, &st.debTok) {
+					v.observed, v.hasObs = o.outTok, true
 				}
 			}
 		}
