@@ -538,12 +538,14 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 			}
 			lx := fastLog(o.outTok)
 			var r detector.Result
+			warm := false
 			if learn {
-				r = st.outTok.Observe(lx, &e.tokens.Series)
+				warm = st.outTok.ObserveInto(lx, &e.tokens.Series, &r)
 			} else {
 				r = st.outTok.Peek(lx, &e.tokens.Series)
+				warm = st.outTok.N() >= e.cfg.Warmup
 			}
-			if z := r.Z * e.cfg.Tokens.Sensitivity; st.outTok.N() > e.cfg.Warmup && z > outTokMinZ {
+			if z := r.Z * e.cfg.Tokens.Sensitivity; warm && z > outTokMinZ {
 				zt := detector.GaussTailZ(st.tokPace.PerObservation(detector.KeyDayBudget))
 				if e.consider(v, o.t, z*z/(z*z+zt*zt), flagTokenSpike, kindModel, r.Z, r.Baseline, true, &st.debTok) {
 					v.observed, v.hasObs = o.outTok, true
