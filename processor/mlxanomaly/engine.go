@@ -456,7 +456,11 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 			// request every few seconds takes minutes to fill. The same rate conditions over
 			// the runs of recent requests that end with this one, with a binomial tail
 			// against the baseline rate below the key's budget per request, decide after a
-			// few errors in a row where they are that unlikely.
+			// few errors in a row where they are that unlikely. Only on the signal the key
+			// learns from: the log record of a failed request would count its span's error twice.
+			if !learn {
+				bits = 0
+			}
 			if lt, frac := bits.BurstLogTail(min(int(reqs)+1, e.cfg.ErrorBurst.Window), float64(slow), e.errSlowRate, errBaseFloor, minRate); lt < 0 {
 				if ts := detector.TailScore(lt, math.Log(st.pace.PerObservation(detector.KeyDayBudget))); ts > score {
 					score, observed = ts, frac
