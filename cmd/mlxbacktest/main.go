@@ -5,7 +5,7 @@
 //	mlxbacktest nabscore --windows FILE --results DIR
 //	mlxbacktest nabcv --data DIR --windows FILE [--grid]
 //	mlxbacktest scenarios [--config FILE] [--seed N] [--days N]
-//	mlxbacktest robust [--seeds N,M] [--shapes N] [--days N] [--strength stated|weak]
+//	mlxbacktest robust [--seeds N,M] [--shapes N] [--days N] [--strength stated|weak] [--only TEXT]
 package main
 
 import (
@@ -28,9 +28,9 @@ const usage = `usage:
       cross-validated score beside the in-sample one
   mlxbacktest scenarios [--config FILE] [--seed N] [--days N] [-v]
       run the MLX scenario suite and print recall, false alarms per key-day and delay per type
-  mlxbacktest robust [--config FILE] [--seeds N,M] [--shapes N] [--days N] [--max-rate R] [--strength stated|weak] [-v]
+  mlxbacktest robust [--config FILE] [--seeds N,M] [--shapes N] [--days N] [--max-rate R] [--strength stated|weak] [--only TEXT] [-v]
       the robustness suite: random traffic shapes with every incident type; recall, false alarms
-      per key-day and per service-day, median delay per shape
+      per key-day and per service-day, median delay per shape, then per incident type
 `
 
 func main() {

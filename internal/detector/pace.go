@@ -92,19 +92,20 @@ var logChoose = func() (t [33][33]float64) {
 }()
 
 // BurstLogTail looks at the runs of the last n outcomes (n <= 32) that end with the newest one
-// and returns the smallest log tail probability, under a base rate, of the count of bad outcomes
-// in such a run, among the runs whose bad fraction is at least minFrac; and that run's bad
-// fraction. The base rate is p0 less what the run's earlier bad outcomes added to it (learn per
-// bad outcome: the rate of the EWMA p0 comes from, which has learnt them already), and at least
-// floor, so that a run is judged against the rate before it. The tail is the union bound
-// C(j,k)·p^k of P(Binomial(j, p) >= k), tight when p·j is small, which is where it decides. It
-// returns 0 (probability 1) and 0 when no run qualifies.
-func (b BurstBits) BurstLogTail(n int, p0, learn, floor, minFrac float64) (logTail, frac float64) {
+// and returns the smallest log tail probability of the count of bad outcomes in such a run, among
+// the runs whose bad fraction is at least minFrac, and that run's bad fraction. The base rate is
+// uncertain: a Beta(a, b) law, a and b the key's pseudo-counts of bad and good outcomes, which
+// have learnt the run's earlier outcomes already; those are taken out (down to 0.5 each), so a
+// run is judged against the rate before it. The tail is the union bound C(j,k)·E[p^k] of
+// P(BetaBinomial(j; a, b) >= k), tight in the far tail, where it decides. A short memory gives
+// a wide law and needs more evidence. It returns 0 (probability 1) and 0 when no run
+// qualifies.
+func (b BurstBits) BurstLogTail(n int, a, bGood, minFrac float64) (logTail, frac float64) {
 	n = min(n, 32)
-	if n <= 0 || b&1 == 0 || !(floor > 0 && floor < 1) {
+	if n <= 0 || b&1 == 0 || !(a > 0 && bGood > 0) {
 		return 0, 0
 	}
-	lastK, kLogP := -1, 0.0 // k·log(p) of the last k: k grows with j, so few logarithms
+	lastK, lastJK, logPk := -1, -1, 0.0
 	for j := 1; j <= n; j++ {
 		mask := uint32(1<<uint(j)) - 1
 		if j == 32 {
@@ -115,11 +116,17 @@ func (b BurstBits) BurstLogTail(n int, p0, learn, floor, minFrac float64) (logTa
 		if f < minFrac {
 			continue
 		}
-		if k != lastK {
-			p := min(max(p0-learn*float64(k-1), floor), 0.999)
-			lastK, kLogP = k, float64(k)*math.Log(p)
+		if k != lastK || j-k != lastJK {
+			// log E[p^k] = log Γ(a+k) - log Γ(a) - log Γ(a+b+k) + log Γ(a+b)
+			ak := max(a-float64(k-1), 0.5)
+			bk := max(bGood-float64(j-k), 0.5)
+			g1, _ := math.Lgamma(ak + float64(k))
+			g2, _ := math.Lgamma(ak)
+			g3, _ := math.Lgamma(ak + bk + float64(k))
+			g4, _ := math.Lgamma(ak + bk)
+			lastK, lastJK, logPk = k, j-k, g1-g2-g3+g4
 		}
-		if lt := logChoose[j][k] + kLogP; lt < logTail {
+		if lt := logChoose[j][k] + logPk; lt < logTail {
 			logTail, frac = lt, f
 		}
 	}

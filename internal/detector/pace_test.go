@@ -38,36 +38,40 @@ func TestGaussTailZ(t *testing.T) {
 }
 
 func TestBurstLogTail(t *testing.T) {
-	var b BurstBits
+	// A base rate of 1 % known from 10000 requests: nearly a fixed p.
+	a, b := 100.0, 9900.0
+	var bb BurstBits
 	for i := 0; i < 40; i++ {
-		b.Push(false)
+		bb.Push(false)
 	}
-	lt, _ := b.BurstLogTail(20, 0.01, 0, 0.0025, 0.25)
+	lt, _ := bb.BurstLogTail(20, a, b, 0.25)
 	assert.Zero(t, lt, "the newest outcome is no error: no run")
-	b.Push(true)
-	lt, frac := b.BurstLogTail(20, 0.01, 0, 0.0025, 0.25)
-	assert.InDelta(t, math.Log(0.01), lt, 1e-9, "one error in a run of one")
+	bb.Push(true)
+	lt, frac := bb.BurstLogTail(20, a, b, 0.25)
+	assert.InDelta(t, math.Log(0.01), lt, 1e-3, "one error in a run of one")
 	assert.Equal(t, 1.0, frac)
-	b.Push(false)
-	b.Push(true)
-	b.Push(true)
+	bb.Push(false)
+	bb.Push(true)
+	bb.Push(true)
 	// Runs ending now: 1/1, 2/2, 2/3, 3/4, 3/5, ...: the smallest union bound is 3 of 4,
-	// C(4,3)·p³, against 2 of 2, p².
-	lt, frac = b.BurstLogTail(20, 0.01, 0, 0.0025, 0.25)
-	assert.InDelta(t, math.Log(4)+3*math.Log(0.01), lt, 1e-9)
+	// C(4,3)·p³, against 2 of 2, p². The pseudo-counts passed include the run's earlier
+	// outcomes (two errors, one success), which are taken out.
+	ltA, frac := bb.BurstLogTail(20, a+2, b+1, 0.25)
+	assert.InDelta(t, math.Log(4)+3*math.Log(0.01), ltA, 0.05)
 	assert.Equal(t, 0.75, frac)
 	// A rate condition removes runs: with minFrac 0.9 only the all-error runs remain.
-	lt, frac = b.BurstLogTail(20, 0.01, 0, 0.0025, 0.9)
-	assert.InDelta(t, 2*math.Log(0.01), lt, 1e-9)
+	lt, frac = bb.BurstLogTail(20, a+2, b+1, 0.9)
+	assert.InDelta(t, 2*math.Log(0.01), lt, 0.05)
 	assert.Equal(t, 1.0, frac)
-	// The base rate has learnt the run's earlier errors: they are taken out, down to the floor.
-	lt, _ = b.BurstLogTail(20, 0.01, 0.005, 0.0025, 0.9)
-	assert.InDelta(t, 2*math.Log(0.005), lt, 1e-9)
-	lt, _ = b.BurstLogTail(20, 0.004, 0.005, 0.0025, 0.9)
-	assert.InDelta(t, 2*math.Log(0.0025), lt, 1e-9)
+	// The same rate known from 200 requests is uncertain: the same run is less surprising.
+	ltB, _ := bb.BurstLogTail(20, 2+2, 198+1, 0.25)
+	assert.Greater(t, ltB, ltA+0.5)
+	// A key with no error before the run: more surprising still.
+	ltC, _ := bb.BurstLogTail(20, 0.5+2, 199.5+1, 0.25)
+	assert.Less(t, ltC, ltB-1)
 	// Bad input: no run.
-	lt, _ = b.BurstLogTail(0, 0.01, 0, 0.0025, 0.25)
+	lt, _ = bb.BurstLogTail(0, a, b, 0.25)
 	assert.Zero(t, lt)
-	lt, _ = b.BurstLogTail(20, 0.01, 0, 0, 0.25)
+	lt, _ = bb.BurstLogTail(20, 0, b, 0.25)
 	assert.Zero(t, lt)
 }

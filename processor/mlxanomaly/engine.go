@@ -458,10 +458,14 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 			// against the baseline rate below the key's budget per request, decide after a
 			// few errors in a row where they are that unlikely. Only on the signal the key
 			// learns from: the log record of a failed request would count its span's error twice.
-			if !learn {
+			// The base rate is the long-memory one, as a Beta law worth the requests it has
+			// seen: the slow rate above remembers some 200 requests, a few seconds of a busy
+			// key, too noisy to judge a run of errors against.
+			if !learn || !st.debErrBurst.Ready(o.t, e.cooldown, e.cfg.CooldownObservations) {
 				bits = 0
 			}
-			if lt, frac := bits.BurstLogTail(min(int(reqs)+1, e.cfg.ErrorBurst.Window), float64(slow), e.errSlowRate, errBaseFloor, minRate); lt < 0 {
+			seen := float64(min(reqs, errLongMemory))
+			if lt, frac := bits.BurstLogTail(min(int(reqs)+1, e.cfg.ErrorBurst.Window), float64(st.errLong)*seen+0.5, (1-float64(st.errLong))*seen+0.5, minRate); lt < 0 {
 				if ts := detector.TailScore(lt, math.Log(st.pace.PerObservation(detector.KeyDayBudget))); ts > score {
 					score, observed = ts, frac
 				}
@@ -474,6 +478,7 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 			// The baseline learns slowly, so that a burst stands out for a while and a lasting
 			// change of error rate is accepted after some ten windows.
 			st.errSlow += float32(e.errSlowRate) * (x - st.errSlow)
+			st.errLong += float32(1/float64(min(reqs+1, errLongMemory))) * (x - st.errLong)
 			if reqs < uint32(e.cfg.Warmup) {
 				st.errSlow = st.errFast
 			}
@@ -482,10 +487,9 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 }
 
 const (
-	// errBaseFloor is the least base error rate the burst tail is computed against: the slow
-	// rate averages some 200 requests, so a key that showed no error in them is not taken for
-	// one that never errs.
-	errBaseFloor = 0.0025
+	// errLongMemory is the memory, in requests, of the base error rate that runs of errors are
+	// judged against: a running mean at first, then an EWMA.
+	errLongMemory = 2000
 	// outTokMinZ: below this robust z-score of output tokens (times sensitivity) the output test
 	// cannot reach its threshold at any pace (the threshold at the slowest pace counted,
 	// detector.Pace.PerObservation, is 4.26), so the hot path skips computing it.

@@ -667,7 +667,7 @@ func TestLatencyPerTokenFindsSlowShift(t *testing.T) {
 
 // On a key with a request every 15 seconds, the recent error rate over `window` requests takes
 // some ten requests of a burst to fill; the binomial test of the recent run against the key's
-// budget per request flags three errors in a row.
+// budget per request flags three or four errors in a row.
 func TestErrorBurstOnASparseKey(t *testing.T) {
 	h := newHarness(t, defaultConfig())
 	at := t0
@@ -689,7 +689,10 @@ func TestErrorBurstOnASparseKey(t *testing.T) {
 		}
 		at = at.Add(15 * time.Second)
 	}
-	assert.Equal(t, 2, first, "flagged at the third error in a row")
+	// Three or four errors in a row (1 % of 400 requests is an uncertain base rate); the
+	// recent-rate average alone needs some ten.
+	assert.GreaterOrEqual(t, first, 2)
+	assert.LessOrEqual(t, first, 3)
 }
 
 // A runaway generation behind long prompts: 25 times the usual output of a request with a

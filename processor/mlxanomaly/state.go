@@ -27,6 +27,7 @@ type opState struct {
 	errFast     float32
 	errSlow     float32
 	reqs        uint32
+	errLong     float32            // error rate over some errLongMemory requests
 	errBits     detector.BurstBits // outcomes of the last 32 requests
 	pace        detector.Pace      // of requests, for the error test's budget per request
 	latMode     uint8              // what the duration signal measures: latRaw, latWork or latTPOT
