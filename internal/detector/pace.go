@@ -12,46 +12,39 @@ import (
 // thresholds either page on busy keys or wait minutes for evidence on sparse ones.
 const KeyDayBudget = 0.01
 
-// Pace estimates how often a key is observed: an EWMA of the interval between its observations
-// in event time. 12 bytes; the zero value is ready to use.
+// Pace tells how often a key is observed: its observations (counted by the caller) since its
+// first one, in event time. It costs the hot path one comparison per observation (Start); the
+// rate is computed only when a test needs its threshold. 8 bytes; the zero value is ready.
 type Pace struct {
-	last int64   // event time of the last observation, ns
-	gap  float32 // EWMA of the interval, seconds; 0 until two observations
+	first int64 // event time of the first observation, ns; 0 until Start
 }
 
-// paceAlpha is the rate of the interval average: about the last 30 observations.
-const paceAlpha = 1.0 / 30
-
-// Tick records an observation at event time t (ns). An observation out of order counts as a
-// zero interval, so a replayed or skewed item cannot stretch the estimate.
-func (p *Pace) Tick(t int64) {
-	if p.last != 0 {
-		dt := float32(max(t-p.last, 0)) * 1e-9
-		if p.gap == 0 {
-			p.gap = dt
-		} else {
-			p.gap += paceAlpha * (dt - p.gap)
-		}
-	}
-	if t > p.last {
-		p.last = t
+// Start records t as the first observation's time if none is recorded yet.
+func (p *Pace) Start(t int64) {
+	if p.first == 0 {
+		p.first = t
 	}
 }
 
-// PerDay returns the observations a day at the current pace; 0 while unknown.
-func (p *Pace) PerDay() float64 {
-	if p.gap <= 0 {
+// PerDay returns the observations a day of a key that made n observations up to event time t.
+// It is 0 while less than a second has passed, or before Start.
+func (p *Pace) PerDay(n float64, t int64) float64 {
+	if p.first == 0 || t-p.first < 1e9 {
 		return 0
 	}
-	return 86400 / float64(p.gap)
+	return n * 86400e9 / float64(t-p.first)
 }
 
 // PerObservation returns the false-alarm probability one observation of the key may have so that
 // its observations of a day spend at most budget false alarms: budget / observations a day,
-// and at most budget / (perDay floor of 1000) when the pace is unknown or slower, so that a
-// key seen rarely is not judged on a loose threshold.
-func (p *Pace) PerObservation(budget float64) float64 {
-	return budget / max(p.PerDay(), 1000)
+// counted as at least 1000 a day so that a key seen rarely is not judged on a loose threshold,
+// and as 10⁸ a day (the strictest) while less than a second has passed.
+func (p *Pace) PerObservation(n float64, t int64, budget float64) float64 {
+	d := p.PerDay(n, t)
+	if d == 0 {
+		d = 1e8
+	}
+	return budget / max(d, 1000)
 }
 
 // GaussTailZ returns the z at which the upper tail of the standard normal is alpha, for

@@ -9,23 +9,16 @@ import (
 
 func TestPace(t *testing.T) {
 	var p Pace
-	assert.Zero(t, p.PerDay())
-	assert.InDelta(t, KeyDayBudget/1000, p.PerObservation(KeyDayBudget), 1e-15, "unknown pace: the floor")
-	for i := 0; i < 200; i++ {
-		p.Tick(int64(i) * 10e9) // every 10 s
-	}
-	assert.InDelta(t, 8640, p.PerDay(), 1)
-	assert.InDelta(t, KeyDayBudget/8640, p.PerObservation(KeyDayBudget), 1e-12)
-	// Out-of-order observations count as zero intervals and do not move the clock back.
-	last := p.last
-	p.Tick(0)
-	assert.Equal(t, last, p.last)
-	assert.Greater(t, p.PerDay(), 8640.0)
+	assert.Zero(t, p.PerDay(10, 100e9))
+	assert.InDelta(t, KeyDayBudget/1e8, p.PerObservation(10, 100e9, KeyDayBudget), 1e-18, "unknown pace: the strictest")
+	p.Start(50e9)
+	p.Start(60e9) // the first observation stays
+	assert.InDelta(t, KeyDayBudget/1e8, p.PerObservation(1, 50e9+1, KeyDayBudget), 1e-18, "under a second: the strictest")
+	// 200 observations in 2000 s: one every 10 s.
+	assert.InDelta(t, 8640, p.PerDay(200, 2050e9), 1e-6)
+	assert.InDelta(t, KeyDayBudget/8640, p.PerObservation(200, 2050e9, KeyDayBudget), 1e-12)
 	// A rare key: the floor of 1000 observations a day holds.
-	var r Pace
-	r.Tick(0)
-	r.Tick(3600e9)
-	assert.InDelta(t, KeyDayBudget/1000, r.PerObservation(KeyDayBudget), 1e-15)
+	assert.InDelta(t, KeyDayBudget/1000, p.PerObservation(2, 3600e9, KeyDayBudget), 1e-15)
 }
 
 func TestGaussTailZ(t *testing.T) {

@@ -445,7 +445,7 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 			st.errFast = fast
 			st.errBits = bits
 			st.reqs++
-			st.pace.Tick(o.t)
+			st.pace.Start(o.t)
 			st.debErrBurst.Tick()
 		}
 		if o.isErr && int(reqs) >= e.cfg.Warmup {
@@ -466,7 +466,7 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 			}
 			seen := float64(min(reqs, errLongMemory))
 			if lt, frac := bits.BurstLogTail(min(int(reqs)+1, e.cfg.ErrorBurst.Window), float64(st.errLong)*seen+0.5, (1-float64(st.errLong))*seen+0.5, minRate); lt < 0 {
-				if ts := detector.TailScore(lt, math.Log(st.pace.PerObservation(detector.KeyDayBudget))); ts > score {
+				if ts := detector.TailScore(lt, math.Log(st.pace.PerObservation(float64(reqs)+1, o.t, detector.KeyDayBudget))); ts > score {
 					score, observed = ts, frac
 				}
 			}
@@ -478,7 +478,11 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 			// The baseline learns slowly, so that a burst stands out for a while and a lasting
 			// change of error rate is accepted after some ten windows.
 			st.errSlow += float32(e.errSlowRate) * (x - st.errSlow)
-			st.errLong += float32(1/float64(min(reqs+1, errLongMemory))) * (x - st.errLong)
+			rate := float32(1.0 / errLongMemory)
+			if reqs < errLongMemory {
+				rate = 1 / float32(reqs+1) // a running mean at first
+			}
+			st.errLong += rate * (x - st.errLong)
 			if reqs < uint32(e.cfg.Warmup) {
 				st.errSlow = st.errFast
 			}
@@ -542,7 +546,7 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 		// fixed 6 misses a good part of 25-fold spikes of a spread of 0.5.
 		if o.outTok >= 1 {
 			if learn {
-				st.tokPace.Tick(o.t)
+				st.tokPace.Start(o.t)
 			}
 			lx := fastLog(o.outTok)
 			var r detector.Result
@@ -554,7 +558,7 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 				warm = st.outTok.N() >= e.cfg.Warmup
 			}
 			if z := r.Z * e.cfg.Tokens.Sensitivity; warm && z > outTokMinZ {
-				zt := detector.GaussTailZ(st.tokPace.PerObservation(detector.KeyDayBudget))
+				zt := detector.GaussTailZ(st.tokPace.PerObservation(float64(st.outTok.N()), o.t, detector.KeyDayBudget))
 				if e.consider(v, o.t, z*z/(z*z+zt*zt), flagTokenSpike, kindModel, r.Z, r.Baseline, true, &st.debTok) {
 					v.observed, v.hasObs = o.outTok, true
 				}

@@ -29,7 +29,7 @@ type opState struct {
 	reqs        uint32
 	errLong     float32            // error rate over some errLongMemory requests
 	errBits     detector.BurstBits // outcomes of the last 32 requests
-	pace        detector.Pace      // of requests, for the error test's budget per request
+	pace        detector.Pace      // since the first request, for the error test's budget per request
 	latMode     uint8              // what the duration signal measures: latRaw, latWork or latTPOT
 	work        workModel
 	debSpike    detector.Debounce
@@ -40,7 +40,7 @@ type opState struct {
 type modelState struct {
 	mem, tokens detector.Signal
 	outTok      detector.Series // output tokens of generative requests, log scale (spike test only)
-	tokPace     detector.Pace   // of requests with token counts, for the output test's threshold
+	tokPace     detector.Pace   // since the first output count, for the output test's threshold
 	digest      uint64
 	loadTimes   [maxReloadLoads]int64
 	loadIDs     [maxReloadLoads]uint64
