@@ -91,7 +91,7 @@ func DefaultConfig() *mlxanomaly.Config {
 // longer warm-up, a cool-down counted in observations because NAB series have no common
 // sampling rate, the time-of-day model on (many NAB series are daily) and sensitivity 1.2.
 // Sensitivity, cool-down and the time-of-day model (with NABSpread) are what leave-one-category-out
-// cross-validation chooses (`mlxbacktest nabcv`, in sample and in three of five folds).
+// cross-validation chooses (`mlxbacktest nabcv`, in sample and in every fold).
 func NABConfig() *mlxanomaly.Config {
 	c := DefaultConfig()
 	c.Warmup = 100

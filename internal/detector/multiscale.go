@@ -46,22 +46,24 @@ type MultiScale struct {
 }
 
 // Observe scores x observed at tod (seconds since midnight) and learns it. The result is the
-// middle timescale's, with Score the mean score over the timescales.
+// middle timescale's, with Score and Z the means over the timescales (the evidence an onset
+// reports is then also the timescales' common one).
 func (m *MultiScale) Observe(tod int64, x float64, p *MultiScaleParams) SignalResult {
 	const mid = Scales / 2
 	if p.single {
 		return m.sig[mid].Observe(tod, x, &p.p[mid])
 	}
 	var out SignalResult
-	sum := 0.0
+	sum, zsum := 0.0, 0.0
 	for i := range m.sig {
 		var r SignalResult
 		m.sig[i].ObserveInto(tod, x, &p.p[i], &r)
 		sum += r.Score
+		zsum += r.Z
 		if i == mid {
 			out = r
 		}
 	}
-	out.Score = sum / Scales
+	out.Score, out.Z = sum/Scales, zsum/Scales
 	return out
 }
