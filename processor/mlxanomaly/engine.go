@@ -491,12 +491,18 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 }
 
 const (
+	// outTokBudget is the output test's budget of false alarms per key and day: a tenth of
+	// detector.KeyDayBudget, because its z-score is judged far in the tail of a scale estimated
+	// online (a few per cent of error in the scale moves a 6-sigma tail by a factor of ten). On
+	// busy keys the robustness suite's log-normal tokens raised output spikes of 5.1 to 5.9
+	// robust deviations at KeyDayBudget.
+	outTokBudget = detector.KeyDayBudget / 10
 	// errLongMemory is the memory, in requests, of the base error rate that runs of errors are
 	// judged against: a running mean at first, then an EWMA.
 	errLongMemory = 2000
 	// outTokMinZ: below this robust z-score of output tokens (times sensitivity) the output test
 	// cannot reach its threshold at any pace (the threshold at the slowest pace counted,
-	// detector.Pace.PerObservation, is 4.26), so the hot path skips computing it.
+	// detector.Pace.PerObservation, is 4.75), so the hot path skips computing it.
 	outTokMinZ = 4
 )
 
@@ -541,9 +547,9 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 		// spread of totals. Output tokens get a single-observation test of their own (a plain
 		// baseline, 48 bytes, no surprise stage: a spike of output tokens is one request).
 		// Its threshold is the normal tail that spends the key's budget of false alarms a day
-		// at its pace (detector.KeyDayBudget): about 6 robust deviations on a key with a
-		// hundred requests a second, 4.7 on one with a request every ten seconds, where a
-		// fixed 6 misses a good part of 25-fold spikes of a spread of 0.5.
+		// at its pace (outTokBudget): about 6.3 robust deviations on a key with a hundred
+		// requests a second, 5.2 on one with a request every ten seconds, where a fixed 6
+		// misses a good part of 25-fold spikes of a spread of 0.5.
 		if o.outTok >= 1 {
 			if learn {
 				st.tokPace.Start(o.t)
@@ -558,7 +564,7 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 				warm = st.outTok.N() >= e.cfg.Warmup
 			}
 			if z := r.Z * e.cfg.Tokens.Sensitivity; warm && z > outTokMinZ {
-				zt := detector.GaussTailZ(st.tokPace.PerObservation(float64(st.outTok.N()), o.t, detector.KeyDayBudget))
+				zt := detector.GaussTailZ(st.tokPace.PerObservation(float64(st.outTok.N()), o.t, outTokBudget))
 				if e.consider(v, o.t, z*z/(z*z+zt*zt), flagTokenSpike, kindModel, r.Z, r.Baseline, true, &st.debTok) {
 					v.observed, v.hasObs = o.outTok, true
 				}
