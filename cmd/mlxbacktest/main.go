@@ -1,11 +1,11 @@
 // Command mlxbacktest replays telemetry through the mlxanomaly processor and evaluates it.
 //
 //	mlxbacktest otlp --in FILE --out FILE [--config FILE]
-//	mlxbacktest nab --data DIR --out DIR [--config FILE]
+//	mlxbacktest nab --data DIR --out DIR [--config FILE] [--spread R]
 //	mlxbacktest nabscore --windows FILE --results DIR
 //	mlxbacktest nabcv --data DIR --windows FILE [--grid]
 //	mlxbacktest scenarios [--config FILE] [--seed N] [--days N]
-//	mlxbacktest robust [--seeds N,M] [--shapes N] [--days N] [--strength stated|weak]
+//	mlxbacktest robust [--seeds N,M] [--shapes N] [--days N] [--strength stated|weak] [--only TEXT]
 package main
 
 import (
@@ -18,9 +18,9 @@ const usage = `usage:
   mlxbacktest otlp --in FILE --out FILE [--config FILE]
       replay OTLP JSON (one ExportTraceServiceRequest or ExportLogsServiceRequest per line)
       through the processor and write the same format with the mlxanomaly.* attributes added
-  mlxbacktest nab --data DIR --out DIR [--config FILE]
+  mlxbacktest nab --data DIR --out DIR [--config FILE] [--spread R]
       score every NAB-style CSV series under DIR causally, writing OUT/<category>/<name>.csv
-      with the header timestamp,value,anomaly_score
+      with the header timestamp,value,anomaly_score (the detector at three timescales R apart)
   mlxbacktest nabscore --windows FILE --results DIR
       score results with the NAB method and print normalized scores per profile
   mlxbacktest nabcv --data DIR --windows FILE [--grid]
@@ -28,9 +28,9 @@ const usage = `usage:
       cross-validated score beside the in-sample one
   mlxbacktest scenarios [--config FILE] [--seed N] [--days N] [-v]
       run the MLX scenario suite and print recall, false alarms per key-day and delay per type
-  mlxbacktest robust [--config FILE] [--seeds N,M] [--shapes N] [--days N] [--max-rate R] [--strength stated|weak] [-v]
+  mlxbacktest robust [--config FILE] [--seeds N,M] [--shapes N] [--days N] [--max-rate R] [--strength stated|weak] [--only TEXT] [-v]
       the robustness suite: random traffic shapes with every incident type; recall, false alarms
-      per key-day and per service-day, median delay per shape
+      per key-day and per service-day, median delay per shape, then per incident type
 `
 
 func main() {

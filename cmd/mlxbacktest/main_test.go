@@ -241,7 +241,7 @@ func TestCommandErrors(t *testing.T) {
 // `make eval` runs the full sweep on seeds 101 and 102) and asserts the issue's targets on every
 // shape: recall at least 0.95, at most 1 false-alarm onset per service-day (all keys and types),
 // median delay at most 2 minutes. On the sparse-callers shape no caller is flagged without a
-// flood and every flood is found within a minute.
+// flood, every flood is found within a minute and token spikes are found.
 func TestRobustnessSuite(t *testing.T) {
 	seeds, n, maxRate := []uint64{7, 8}, 3, 5.0
 	if raceEnabled {
@@ -261,6 +261,11 @@ func TestRobustnessSuite(t *testing.T) {
 				if tr.Type == scenario.ClientFlood {
 					assert.Equal(t, 1.0, tr.Recall)
 					assert.LessOrEqual(t, tr.MaxDelay, time.Minute)
+				}
+				// 25-fold output on chat requests whose prompts are the larger part of the
+				// tokens, with a request every few seconds.
+				if tr.Type == scenario.TokenSpike {
+					assert.GreaterOrEqual(t, tr.Recall, 0.95, "%s: token_spike", sh.Name)
 				}
 			}
 		}

@@ -26,6 +26,7 @@ func runNAB(args []string, _, stderr io.Writer) error {
 	data := fs.String("data", "", "directory of NAB-style CSV series (searched recursively)")
 	out := fs.String("out", "", "output directory")
 	cfgPath := fs.String("config", "", "processor configuration (YAML); NAB defaults without one")
+	spread := fs.Float64("spread", backtest.NABSpread, "ratio between the detector's timescales (1: one timescale, the processor's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func runNAB(args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("no .csv series under %s", *data)
 	}
 	for _, n := range names {
-		if err := scoreSeries(filepath.Join(*data, filepath.FromSlash(n)), filepath.Join(*out, filepath.FromSlash(n)), cfg); err != nil {
+		if err := scoreSeries(filepath.Join(*data, filepath.FromSlash(n)), filepath.Join(*out, filepath.FromSlash(n)), cfg, *spread); err != nil {
 			return err
 		}
 	}
@@ -56,12 +57,12 @@ func runNAB(args []string, _, stderr io.Writer) error {
 
 // scoreSeries scores one series row by row (each score uses only the rows before it) and writes
 // timestamp,value,anomaly_score.
-func scoreSeries(in, out string, cfg *mlxanomaly.Config) error {
+func scoreSeries(in, out string, cfg *mlxanomaly.Config, spread float64) error {
 	s, err := nab.ReadCSVFile(in)
 	if err != nil {
 		return err
 	}
-	sc, err := backtest.NewSeriesScorer(cfg)
+	sc, err := backtest.NewSeriesScorer(cfg, spread)
 	if err != nil {
 		return err
 	}

@@ -13,22 +13,24 @@ import (
 	"github.com/otel-mlx/otel-mlx/processor/mlxanomaly"
 )
 
-// The NAB parameter grid: three parameters with a few values each. The detector's other
+// The NAB parameter grid: four parameters with a few values each. The detector's other
 // constants are fixed (chosen on the processor's own telemetry, not on NAB).
 var (
 	cvSensitivity = []float64{0.5, 0.7, 0.85, 1, 1.2, 1.4, 2}
 	cvCooldown    = []int{20, 50, 100, 200}
 	cvSeasonal    = []bool{false, true}
+	cvSpread      = []float64{1, 2, 4, 8} // 1: one timescale, as in the processor
 )
 
 type cvParams struct {
 	sens     float64
 	cooldown int
 	seasonal bool
+	spread   float64
 }
 
 func (p cvParams) String() string {
-	return fmt.Sprintf("sensitivity %.2f, cooldown_observations %d, seasonal %v", p.sens, p.cooldown, p.seasonal)
+	return fmt.Sprintf("sensitivity %.2f, cooldown_observations %d, seasonal %v, spread %g", p.sens, p.cooldown, p.seasonal, p.spread)
 }
 
 func (p cvParams) config() *mlxanomaly.Config {
@@ -69,7 +71,7 @@ func loadNAB(data, windows string) ([]nabSeries, error) {
 func scoreAll(series []nabSeries, p cvParams) ([]nab.Labeled, error) {
 	out := make([]nab.Labeled, len(series))
 	for i, s := range series {
-		sc, err := backtest.NewSeriesScorer(p.config())
+		sc, err := backtest.NewSeriesScorer(p.config(), p.spread)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +105,7 @@ func plateau(score map[cvParams]float64, p cvParams) float64 {
 		if s < 0 || s >= len(cvSensitivity) || c < 0 || c >= len(cvCooldown) {
 			continue
 		}
-		sum += score[cvParams{cvSensitivity[s], cvCooldown[c], p.seasonal}]
+		sum += score[cvParams{cvSensitivity[s], cvCooldown[c], p.seasonal, p.spread}]
 		n++
 	}
 	return sum / float64(n)
@@ -134,10 +136,12 @@ func runNABCV(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var params []cvParams
-	for _, se := range cvSeasonal {
-		for _, s := range cvSensitivity {
-			for _, c := range cvCooldown {
-				params = append(params, cvParams{s, c, se})
+	for _, sp := range cvSpread {
+		for _, se := range cvSeasonal {
+			for _, s := range cvSensitivity {
+				for _, c := range cvCooldown {
+					params = append(params, cvParams{s, c, se, sp})
+				}
 			}
 		}
 	}
@@ -176,7 +180,7 @@ func runNABCV(args []string, stdout, stderr io.Writer) error {
 	all := func(string) bool { return true }
 	inP, _ := choose(all)
 	in := nab.Score(scored[inP], std)
-	def := cvParams{backtest.NABConfig().Latency.Sensitivity, backtest.NABConfig().CooldownObservations, backtest.NABConfig().Latency.Seasonal}
+	def := cvParams{backtest.NABConfig().Latency.Sensitivity, backtest.NABConfig().CooldownObservations, backtest.NABConfig().Latency.Seasonal, backtest.NABSpread}
 
 	// Leave one category out: choose parameters and threshold on four, score the fifth.
 	fmt.Fprintf(stdout, "NAB leave-one-category-out (standard profile; parameters by the plateau rule over %d sets, threshold on the training categories)\n", len(params))

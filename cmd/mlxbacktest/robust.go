@@ -76,7 +76,8 @@ func runRobust(args []string, stdout, stderr io.Writer) error {
 	days := fs.Int("days", 2, "days of event time per shape")
 	maxRate := fs.Float64("max-rate", scenario.MaxRate, "highest total request rate drawn (requests a second)")
 	strength := fs.String("strength", "stated", "incident strength: stated or weak")
-	verbose := fs.Bool("v", false, "list false alarms")
+	verbose := fs.Bool("v", false, "list false alarms and each shape's figures per incident type")
+	only := fs.String("only", "", "run only the shapes whose name contains this text (e.g. sparse-callers)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -100,6 +101,9 @@ func runRobust(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%-70s %9s %6s %6s %9s %9s %7s %7s %8s\n", "shape", "items", "recall", "min", "FA/key-d", "FA/svc-d", "median", "worst", "took")
 	var res []shapeResult
 	for _, sh := range robustShapes(seeds, *n, *days, *maxRate, *strength) {
+		if *only != "" && !strings.Contains(sh.Name, *only) {
+			continue
+		}
 		r, err := runShape(cfg, sh)
 		if err != nil {
 			return err
@@ -109,15 +113,49 @@ func runRobust(args []string, stdout, stderr io.Writer) error {
 			r.rep.PerKeyDay, r.rep.PerServiceDay, r.rep.MedianDelay.Round(time.Second), r.worstMD.Round(time.Second), r.took.Round(100*time.Millisecond))
 		if *verbose {
 			for _, t := range r.rep.Types {
-				if t.Recall < 1 {
-					fmt.Fprintf(stdout, "    missed: %s %d/%d\n", t.Type, t.Detected, t.Incidents)
-				}
+				fmt.Fprintf(stdout, "    %-22s recall %.2f (%d/%d)  median delay %-8s max delay %s\n",
+					t.Type, t.Recall, t.Detected, t.Incidents, t.MedianDelay.Round(time.Second), t.MaxDelay.Round(time.Second))
 			}
 			r.rep.PrintFalse(stdout)
 		}
 	}
 	printRobustSummary(stdout, res)
+	printRobustTypes(stdout, res)
 	return nil
+}
+
+// printRobustTypes writes, per incident type over every shape, the recall, the median delay
+// of all its detections and the largest median delay of that type in one shape.
+func printRobustTypes(w io.Writer, res []shapeResult) {
+	if len(res) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "per incident type, all shapes: recall, median delay, largest median delay in one shape (that shape)")
+	for _, typ := range scenario.Types {
+		det, all := 0, 0
+		var delays []time.Duration
+		var worst time.Duration
+		worstShape := ""
+		for _, r := range res {
+			for _, t := range r.rep.Types {
+				if t.Type != typ {
+					continue
+				}
+				det += t.Detected
+				all += t.Incidents
+				delays = append(delays, t.Delays...)
+				if t.Detected > 0 && (worstShape == "" || t.MedianDelay > worst) {
+					worst, worstShape = t.MedianDelay, r.shape.Name
+				}
+			}
+		}
+		if all == 0 {
+			continue
+		}
+		name, _, _ := strings.Cut(worstShape, ":")
+		fmt.Fprintf(w, "  %-22s recall %.3f (%d/%d)  median delay %-8s largest in one shape %-8s (%s)\n",
+			typ, float64(det)/float64(all), det, all, scenario.Median(delays).Round(time.Second), worst.Round(time.Second), name)
+	}
 }
 
 func printRobustSummary(w io.Writer, res []shapeResult) {

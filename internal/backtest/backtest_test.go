@@ -1,6 +1,7 @@
 package backtest
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ var t0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o644) }
 
 func TestSeriesScorer(t *testing.T) {
-	sc, err := NewSeriesScorer(NABConfig())
+	sc, err := NewSeriesScorer(NABConfig(), NABSpread)
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(7, 7))
 	first := -1
@@ -32,12 +33,19 @@ func TestSeriesScorer(t *testing.T) {
 		}
 		if f && first < 0 {
 			first = i
+			// An onset reports its evidence: at least the threshold, more the further out.
+			assert.GreaterOrEqual(t, s, NABConfig().FlagThreshold)
+			assert.Greater(t, s, OnsetScore(NABConfig().FlagThreshold, 5), "a 30-sigma shift scores above a 5-sigma one")
 		}
 	}
 	assert.GreaterOrEqual(t, first, 1500, "no flag before the shift")
 	assert.Less(t, first, 1505, "the shift is flagged at once")
-	_, err = NewSeriesScorer(nil)
+	_, err = NewSeriesScorer(nil, NABSpread)
 	assert.Error(t, err)
+	_, err = NewSeriesScorer(NABConfig(), 0.5)
+	assert.ErrorContains(t, err, "spread 0.5 is out of range")
+	assert.Equal(t, 1.0, OnsetScore(0.5, math.Inf(1)))
+	assert.InDelta(t, 0.75, OnsetScore(0.5, OnsetZ), 1e-12)
 }
 
 func TestLoadConfigFile(t *testing.T) {

@@ -126,6 +126,14 @@ func (s *Series) Observe(x float64, p *Params) Result {
 	return r
 }
 
+// ObserveInto is Observe without the score: it writes Z, ShiftZ, Baseline and Kind into r and
+// reports whether the observation was scored (past warm-up). For callers that judge the z-score
+// themselves (the hot path of the processor).
+func (s *Series) ObserveInto(x float64, p *Params, r *Result) bool {
+	*r = Result{}
+	return s.observe(x, p, r)
+}
+
 // observe is Observe writing into r, sharing the scale between scoring and learning (the hot
 // path of the processor). It sets Z, ShiftZ, Baseline and Kind but not Score: the callers in
 // this package need the kind only, and the kind follows from comparing squared z-scores, which

@@ -135,6 +135,15 @@ func (s *Signal) ObserveInto(tod int64, x float64, p *SignalParams, out *SignalR
 	out.Score = score
 }
 
+// SpikeScore is the single-observation score of a robust z-score under p, z²/(z²+SpikeZ²), for a
+// Series run beside a Signal with the same parameters; 0 when SpikeZ is 0.
+func (p *SignalParams) SpikeScore(z float64) float64 {
+	if p.SpikeZ <= 0 {
+		return 0
+	}
+	return squash(z, p.SpikeZ)
+}
+
 func (p *SignalParams) surpriseZ(r *Result) float64 {
 	// squash(ShiftZ, Series.ShiftZ) > squash(Z, Series.Z), compared without the divisions.
 	if p.LevelSurprise && (r.ShiftZ > 0) == (r.Z > 0) &&

@@ -19,6 +19,8 @@ type TypeReport struct {
 	Recall      float64
 	MedianDelay time.Duration
 	MaxDelay    time.Duration
+	// Delays are the detection delays of the detected incidents, in ascending order.
+	Delays []time.Duration
 }
 
 // Report is the outcome of one scenario run.
@@ -111,7 +113,7 @@ func Evaluate(s *Scenario, flags []Flag) Report {
 		}
 		d := byType[t]
 		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-		tr := TypeReport{Type: t, Incidents: counts[t], Detected: len(d), Recall: float64(len(d)) / float64(counts[t])}
+		tr := TypeReport{Type: t, Incidents: counts[t], Detected: len(d), Recall: float64(len(d)) / float64(counts[t]), Delays: d}
 		if len(d) > 0 {
 			tr.MedianDelay = median(d)
 			tr.MaxDelay = d[len(d)-1]
@@ -148,6 +150,9 @@ func (r Report) PrintFalse(w io.Writer) {
 			f.T.Format("01-02 15:04:05"), f.Type, f.Key, f.Observed, f.Baseline, f.Z, f.P)
 	}
 }
+
+// Median returns the median of d (0 when empty); d is not modified.
+func Median(d []time.Duration) time.Duration { return median(d) }
 
 func median(d []time.Duration) time.Duration {
 	if len(d) == 0 {

@@ -439,28 +439,72 @@ func (e *engine) observeOp(o *obs, src uint8, v *verdict) {
 		}
 		fast, slow, reqs := st.errFast, st.errSlow, st.reqs
 		fast += float32(e.errFastRate) * (x - fast)
+		bits := st.errBits
+		bits.Push(o.isErr)
 		if learn {
 			st.errFast = fast
+			st.errBits = bits
 			st.reqs++
+			st.pace.Start(o.t)
 			st.debErrBurst.Tick()
 		}
 		if o.isErr && int(reqs) >= e.cfg.Warmup {
-			limit := max(e.cfg.ErrorBurst.Ratio*float64(slow), e.cfg.ErrorBurst.MinRate)
-			score := float64(fast) / (float64(fast) + limit)
-			if e.consider(v, o.t, score, flagErrorBurst, kindOp, (float64(fast)-float64(slow))/max(float64(slow), 1e-3), float64(slow), true, &st.debErrBurst) {
-				v.observed, v.hasObs = float64(fast), true
+			minRate := max(e.cfg.ErrorBurst.Ratio*float64(slow), e.cfg.ErrorBurst.MinRate)
+			score := float64(fast) / (float64(fast) + minRate)
+			observed := float64(fast)
+			// The recent rate above averages over `window` requests, which on a key with a
+			// request every few seconds takes minutes to fill. The same rate conditions over
+			// the runs of recent requests that end with this one, with a binomial tail
+			// against the baseline rate below the key's budget per request, decide after a
+			// few errors in a row where they are that unlikely. Only on the signal the key
+			// learns from: the log record of a failed request would count its span's error twice.
+			// The base rate is the long-memory one, as a Beta law worth the requests it has
+			// seen: the slow rate above remembers some 200 requests, a few seconds of a busy
+			// key, too noisy to judge a run of errors against.
+			if !learn || !st.debErrBurst.Ready(o.t, e.cooldown, e.cfg.CooldownObservations) {
+				bits = 0
+			}
+			seen := float64(min(reqs, errLongMemory))
+			if lt, frac := bits.BurstLogTail(min(int(reqs)+1, e.cfg.ErrorBurst.Window), float64(st.errLong)*seen+0.5, (1-float64(st.errLong))*seen+0.5, minRate); lt < 0 {
+				if ts := detector.TailScore(lt, math.Log(st.pace.PerObservation(float64(reqs)+1, o.t, detector.KeyDayBudget))); ts > score {
+					score, observed = ts, frac
+				}
+			}
+			if e.consider(v, o.t, score, flagErrorBurst, kindOp, (observed-float64(slow))/max(float64(slow), 1e-3), float64(slow), true, &st.debErrBurst) {
+				v.observed, v.hasObs = observed, true
 			}
 		}
 		if learn {
 			// The baseline learns slowly, so that a burst stands out for a while and a lasting
 			// change of error rate is accepted after some ten windows.
 			st.errSlow += float32(e.errSlowRate) * (x - st.errSlow)
+			rate := float32(1.0 / errLongMemory)
+			if reqs < errLongMemory {
+				rate = 1 / float32(reqs+1) // a running mean at first
+			}
+			st.errLong += rate * (x - st.errLong)
 			if reqs < uint32(e.cfg.Warmup) {
 				st.errSlow = st.errFast
 			}
 		}
 	}
 }
+
+const (
+	// outTokBudget is the output test's budget of false alarms per key and day: a tenth of
+	// detector.KeyDayBudget, because its z-score is judged far in the tail of a scale estimated
+	// online (a few per cent of error in the scale moves a 6-sigma tail by a factor of ten). On
+	// busy keys the robustness suite's log-normal tokens raised output spikes of 5.1 to 5.9
+	// robust deviations at KeyDayBudget.
+	outTokBudget = detector.KeyDayBudget / 10
+	// errLongMemory is the memory, in requests, of the base error rate that runs of errors are
+	// judged against: a running mean at first, then an EWMA.
+	errLongMemory = 2000
+	// outTokMinZ: below this robust z-score of output tokens (times sensitivity) the output test
+	// cannot reach its threshold at any pace (the threshold at the slowest pace counted,
+	// detector.Pace.PerObservation, is 4.75), so the hot path skips computing it.
+	outTokMinZ = 4
+)
 
 func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 	en, learn := e.entry(kindModel, o.hModel, o.t, src)
@@ -495,6 +539,34 @@ func (e *engine) observeModel(o *obs, src uint8, v *verdict) {
 			if r.Warm && r.Z > 0 {
 				if e.consider(v, o.t, r.Score, flagTokenSpike, kindModel, r.Z, r.Baseline, true, &st.debTok) {
 					v.observed, v.hasObs = tok, true
+				}
+			}
+		}
+		// A runaway generation hides in the total when the prompt is the larger part: 25 times
+		// the output of a chat request with a long prompt is a few times its total, inside the
+		// spread of totals. Output tokens get a single-observation test of their own (a plain
+		// baseline, 48 bytes, no surprise stage: a spike of output tokens is one request).
+		// Its threshold is the normal tail that spends the key's budget of false alarms a day
+		// at its pace (outTokBudget): about 6.3 robust deviations on a key with a hundred
+		// requests a second, 5.2 on one with a request every ten seconds, where a fixed 6
+		// misses a good part of 25-fold spikes of a spread of 0.5.
+		if o.outTok >= 1 {
+			if learn {
+				st.tokPace.Start(o.t)
+			}
+			lx := fastLog(o.outTok)
+			var r detector.Result
+			warm := false
+			if learn {
+				warm = st.outTok.ObserveInto(lx, &e.tokens.Series, &r)
+			} else {
+				r = st.outTok.Peek(lx, &e.tokens.Series)
+				warm = st.outTok.N() >= e.cfg.Warmup
+			}
+			if z := r.Z * e.cfg.Tokens.Sensitivity; warm && z > outTokMinZ {
+				zt := detector.GaussTailZ(st.tokPace.PerObservation(float64(st.outTok.N()), o.t, outTokBudget))
+				if e.consider(v, o.t, z*z/(z*z+zt*zt), flagTokenSpike, kindModel, r.Z, r.Baseline, true, &st.debTok) {
+					v.observed, v.hasObs = o.outTok, true
 				}
 			}
 		}

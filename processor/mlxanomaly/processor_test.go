@@ -664,3 +664,57 @@ func TestLatencyPerTokenFindsSlowShift(t *testing.T) {
 	assert.Contains(t, []string{"latency_shift", "latency_spike"}, got[AttrType])
 	assert.Less(t, at.Sub(shiftStart), 10*time.Minute)
 }
+
+// On a key with a request every 15 seconds, the recent error rate over `window` requests takes
+// some ten requests of a burst to fill; the binomial test of the recent run against the key's
+// budget per request flags three or four errors in a row.
+func TestErrorBurstOnASparseKey(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	at := t0
+	for i := 0; i < 400; i++ {
+		s := inference("sparse", at, 100*time.Millisecond, nil)
+		s.err = i%100 == 50 // a 1 % baseline
+		require.False(t, flagged(h.one(s)), "request %d", i)
+		at = at.Add(15 * time.Second)
+	}
+	first := -1
+	for i := 0; i < 10 && first < 0; i++ {
+		s := inference("sparse", at, 100*time.Millisecond, nil)
+		s.err = true
+		if a := h.one(s); flagged(a) {
+			first = i
+			assert.Equal(t, "error_burst", a[AttrType])
+			assert.InDelta(t, 1.0, a[AttrObserved].(float64), 1e-9, "the run's error fraction")
+			assert.Less(t, a[AttrBaseline].(float64), 0.05)
+		}
+		at = at.Add(15 * time.Second)
+	}
+	// Three or four errors in a row (1 % of 400 requests is an uncertain base rate); the
+	// recent-rate average alone needs some ten.
+	assert.GreaterOrEqual(t, first, 2)
+	assert.LessOrEqual(t, first, 3)
+}
+
+// A runaway generation behind long prompts: 25 times the usual output of a request with a
+// prompt twenty times longer than its answer is about twice its usual total, inside the spread
+// of totals; the output test of its own finds it.
+func TestOutputTokenSpikeBehindLongPrompts(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	rng := rand.New(rand.NewPCG(5, 5))
+	at := t0
+	toks := func(out float64) map[string]any {
+		return map[string]any{"gen_ai.usage.input_tokens": int64(2000 * math.Exp(0.3*rng.NormFloat64())),
+			"gen_ai.usage.output_tokens": int64(out)}
+	}
+	for i := 0; i < 400; i++ {
+		a := h.one(inference("chat", at, 100*time.Millisecond, toks(100*math.Exp(0.5*rng.NormFloat64()))))
+		require.False(t, flagged(a), "request %d: %v", i, a)
+		at = at.Add(10 * time.Second)
+	}
+	a := h.one(inference("chat", at, 100*time.Millisecond, toks(2500)))
+	require.True(t, flagged(a), "%v", a)
+	assert.Equal(t, "token_spike", a[AttrType])
+	assert.Equal(t, 2500.0, a[AttrObserved])
+	assert.InDelta(t, 100, a[AttrBaseline].(float64), 30)
+	assert.Greater(t, a[AttrZScore].(float64), 4.5)
+}

@@ -27,7 +27,10 @@ type opState struct {
 	errFast     float32
 	errSlow     float32
 	reqs        uint32
-	latMode     uint8 // what the duration signal measures: latRaw, latWork or latTPOT
+	errLong     float32            // error rate over some errLongMemory requests
+	errBits     detector.BurstBits // outcomes of the last 32 requests
+	pace        detector.Pace      // since the first request, for the error test's budget per request
+	latMode     uint8              // what the duration signal measures: latRaw, latWork or latTPOT
 	work        workModel
 	debSpike    detector.Debounce
 	debShift    detector.Debounce
@@ -36,6 +39,8 @@ type opState struct {
 
 type modelState struct {
 	mem, tokens detector.Signal
+	outTok      detector.Series // output tokens of generative requests, log scale (spike test only)
+	tokPace     detector.Pace   // since the first output count, for the output test's threshold
 	digest      uint64
 	loadTimes   [maxReloadLoads]int64
 	loadIDs     [maxReloadLoads]uint64
