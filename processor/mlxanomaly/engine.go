@@ -200,8 +200,16 @@ func (e *engine) entry(kind uint8, h uint64, t int64, src uint8) (*entry, bool) 
 	if created && e.tel != nil {
 		e.tel.keyAdded()
 	}
-	if en.src == 0 {
+	switch {
+	case en.src == 0:
 		en.src = src
+	case en.src == srcLogs && src == srcTraces && (kind == kindOp || kind == kindModel):
+		// Spans carry what log records lack (duration, time to first chunk, memory), so an
+		// operation or model key that a log record happened to reach first learns from spans
+		// from the first one on; otherwise, with events exported sooner than spans, such a key
+		// never learns a latency or memory baseline. Callers and sources keep their first
+		// signal: both signals count their requests and loads alike.
+		en.src = srcTraces
 	}
 	if t > en.last {
 		en.last = t

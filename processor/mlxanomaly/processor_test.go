@@ -718,3 +718,23 @@ func TestOutputTokenSpikeBehindLongPrompts(t *testing.T) {
 	assert.InDelta(t, 100, a[AttrBaseline].(float64), 30)
 	assert.Greater(t, a[AttrZScore].(float64), 4.5)
 }
+
+// Services export events sooner than spans, so a model's first item is often its
+// mlx.inference.completed record, which carries no duration or memory: the spans that follow
+// must still teach the operation and model keys their latency and memory baselines.
+func TestSpansTeachKeysAnEventReachedFirst(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	a := h.sendLog(event("mlx.inference.completed", t0, map[string]any{
+		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "mlx", "gen_ai.request.model": "m",
+		"gen_ai.usage.input_tokens": int64(200), "gen_ai.usage.output_tokens": int64(100),
+	}))
+	require.False(t, a.flagged(), "%v", a)
+	at := h.warm("m", t0.Add(time.Second), 300)
+
+	a2 := h.one(inference("m", at, 2*time.Second, outTokens(102)))
+	require.True(t, flagged(a2), "%v", a2)
+	assert.Equal(t, "latency_spike", a2[AttrType])
+	a2 = h.one(inference("m", at.Add(time.Second), 100*time.Millisecond, map[string]any{"mlx.memory.peak": int64(8 << 30)}))
+	require.True(t, flagged(a2), "%v", a2)
+	assert.Equal(t, "memory_spike", a2[AttrType])
+}

@@ -14,9 +14,10 @@ const (
 	kindCaller                   // service/caller: request and token rate
 )
 
-// Which signal fed a key first. Numeric baselines learn from that signal only, so that a span
-// and the log record of the same operation are not counted twice; the other signal's items are
-// scored against the baseline without changing it.
+// Which signal a key learns from: the first that fed it, except that spans take over an
+// operation or model key from log records (see engine.entry). Numeric baselines learn from that
+// signal only, so that a span and the log record of the same operation are not counted twice;
+// the other signal's items are scored against the baseline without changing it.
 const (
 	srcTraces uint8 = 1
 	srcLogs   uint8 = 2

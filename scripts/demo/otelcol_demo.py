@@ -178,11 +178,10 @@ def main():
         def start_service(name, model_path, model_name):
             addr = free_addr()
             # Spans leave every 200 ms, the security events every 5 s (the SDKs' defaults are 5 s
-            # and 1 s). mlxanomaly's traces and logs share detector state, and a key's numeric
-            # baselines learn only from the signal that fed the key first; an event
-            # (mlx.inference.completed) carries no duration and no memory figures, so a key whose
-            # first item was an event would never learn its latency or memory baseline. With the
-            # events' first export 5 s after the service starts, each key's first item is a span.
+            # and 1 s), so that a detection reaches the security file about a second after its
+            # request. (mlxanomaly lets spans take over an operation or model key that an event
+            # reached first, so the order no longer decides whether a key learns its latency and
+            # memory baselines.)
             senv = dict(os.environ, MLXSERVICE_ADMIN_TOKEN=token, OTEL_SERVICE_NAME=name,
                         OTEL_EXPORTER_OTLP_ENDPOINT="http://" + col_http, OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf",
                         OTEL_BSP_SCHEDULE_DELAY="200", OTEL_BLRP_SCHEDULE_DELAY="5000", OTEL_METRIC_EXPORT_INTERVAL="5000")
