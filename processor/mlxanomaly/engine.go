@@ -832,9 +832,20 @@ func openInterval(st *callerState, pop *population) {
 		muT = pop.toks / phi / pop.callerIvs
 	}
 	st.phi = float32(phi)
+	if pop.callerIvs < 1 && st.exposure == 0 {
+		// Neither the service nor the caller has a closed interval yet (a collector that just
+		// started, or a new service): there is no rate to centre the prior on, and a made-up one
+		// flagged every busy caller in the first minute after a restart. Such an interval is
+		// counted, not tested; the caller's next one is judged against the population's rate.
+		st.req, st.tok = untested, untested
+		return
+	}
 	st.req = detector.Posterior(muR, float64(st.sReq), float64(st.exposure))
 	st.tok = detector.Posterior(muT, float64(st.sTok)/phi, float64(st.exposure))
 }
+
+// untested is the posterior of an interval without a baseline: no count passes its gate.
+var untested = detector.CountPosterior{Gate: float32(math.Inf(1))}
 
 // keyString builds the mlxanomaly.key of a flag: the parts of its key joined by "/".
 func (e *engine) keyString(kind uint8, o *obs) string {

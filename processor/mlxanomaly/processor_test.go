@@ -738,3 +738,37 @@ func TestSpansTeachKeysAnEventReachedFirst(t *testing.T) {
 	require.True(t, flagged(a2), "%v", a2)
 	assert.Equal(t, "memory_spike", a2[AttrType])
 }
+
+// A collector that restarts in front of a busy service has no population rate yet: the callers'
+// first interval is counted, not tested, so a restart raises no flood of false floods; a flood
+// after it is still found.
+func TestNoFloodsFromAColdStart(t *testing.T) {
+	h := newHarness(t, defaultConfig())
+	var spans []span
+	// 200 callers at 0.5 to 3 requests a second (mean about 1.3/s), for three minutes.
+	for s := 0; s < 180; s++ {
+		for c := 0; c < 200; c++ {
+			per := 1 + c%6 // every per-th half second
+			for half := 0; half < 2; half++ {
+				if (2*s+half)%per == 0 {
+					spans = append(spans, inference("m", t0.Add(time.Duration(2*s+half)*500*time.Millisecond), 100*time.Millisecond,
+						map[string]any{"enduser.pseudo.id": fmt.Sprintf("caller-%d", c)}))
+				}
+			}
+		}
+	}
+	for _, a := range h.send(spans...) {
+		require.False(t, flagged(a) && a[AttrType] == "client_flood", "a busy caller flagged after a cold start: %v", a)
+	}
+	// Then one caller at 40 requests a second.
+	start := t0.Add(4 * time.Minute)
+	var got map[string]any
+	for i := 0; i < 2400 && got == nil; i++ {
+		a := h.one(inference("m", start.Add(time.Duration(i)*25*time.Millisecond), 100*time.Millisecond, map[string]any{"enduser.pseudo.id": "caller-7"}))
+		if flagged(a) && a[AttrType] == "client_flood" {
+			got = a
+		}
+	}
+	require.NotNil(t, got, "the flood after the restart was not found")
+	assert.Equal(t, "svc/caller-7", got[AttrKey])
+}
