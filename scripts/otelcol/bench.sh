@@ -6,6 +6,8 @@
 # One run, alternating the two pipelines ROUNDS times (default 2: A/B/A/B) so both see the same
 # machine:
 #   pass: OTLP in -> memory_limiter -> batch -> OTLP out
+#   floor: OTLP in -> memory_limiter -> attributes/score -> batch -> OTLP out: the contract's
+#         floor, mlxanomaly.score written on every span and nothing detected
 #   mlx:  OTLP in -> memory_limiter -> mlxanomaly -> batch -> OTLP out
 # The load is MLX inference spans from MLXLOAD (cmd/mlxload: pre-built OTLP batches of 500 spans,
 # timestamps rewritten per request, paced on a schedule), sent over OTLP/gRPC.
@@ -28,7 +30,7 @@ if [ "${BENCH_SHORT:-0}" = 1 ]; then
 else
   rounds=${3:-2} fixed_s=${BENCH_FIXED_S:-30} sat_s=${BENCH_SAT_S:-20}
 fi
-rate=${BENCH_RATE:-10000} sat_workers=${BENCH_SAT_WORKERS:-8} batch=${BENCH_BATCH:-500} callers=${BENCH_CALLERS:-10000}
+rate=${BENCH_RATE:-10000} sat_workers=${BENCH_SAT_WORKERS:-4} batch=${BENCH_BATCH:-500} callers=${BENCH_CALLERS:-10000}
 work=$(mktemp -d); pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
@@ -48,12 +50,14 @@ sink=127.0.0.1:$(port); sink_tel=$(port)
 BENCH_SINK=$sink BENCH_SINK_TELEMETRY_PORT=$sink_tel "$otelcol" --config "$here/bench-sink.yaml" >"$work/sink.log" 2>&1 &
 pids+=($!); wait_up "http://127.0.0.1:$sink_tel/metrics"
 sink_m=http://127.0.0.1:$sink_tel/metrics
-echo "bench: $rounds round(s) of pass/mlx; fixed ${rate} spans/s for ${fixed_s} s, saturation ${sat_s} s with ${sat_workers} requests in flight, ${batch} spans a request from ${callers} callers"
+echo "bench: $rounds round(s) of pass/floor/mlx; fixed ${rate} spans/s for ${fixed_s} s, saturation ${sat_s} s with ${sat_workers} requests in flight, ${batch} spans a request from ${callers} callers"
 
 results=$work/results.txt; : >"$results"
 for r in $(seq "$rounds"); do
-  for mode in pass mlx; do
-    procs='[memory_limiter, batch]'; [ $mode = mlx ] && procs='[memory_limiter, mlxanomaly, batch]'
+  for mode in pass floor mlx; do
+    procs='[memory_limiter, batch]'
+    [ $mode = floor ] && procs='[memory_limiter, attributes/score, batch]'
+    [ $mode = mlx ] && procs='[memory_limiter, mlxanomaly, batch]'
     otlp=127.0.0.1:$(port); tel=$(port)
     BENCH_OTLP=$otlp BENCH_SINK=$sink BENCH_TELEMETRY_PORT=$tel BENCH_PROCESSORS=$procs \
       "$otelcol" --config "$here/bench-collector.yaml" >"$work/col-$mode-$r.log" 2>&1 &
@@ -100,5 +104,7 @@ awk -v want="$rate" '
     printf "ratio: collector CPU at %.0f spans/s, with / without mlxanomaly = %.3f (issue: <= 1.10)\n", want, M["mlx","fixed","cpu"] / M["pass","fixed","cpu"]
     printf "ratio: collector peak RSS at %.0f spans/s with mlxanomaly = %.1f MiB (issue: <= 200 MiB; without: %.1f MiB)\n", want, M["mlx","fixed","rss_mib"], M["pass","fixed","rss_mib"]
     printf "ratio: saturation spans per collector CPU-second, with / without mlxanomaly = %.3f (issue: >= 0.9)\n", M["mlx","sat","per_cpu_s"] / M["pass","sat","per_cpu_s"]
+    printf "floor (mlxanomaly.score written on every span by the attributes processor, nothing detected): CPU %.3f cores at %.0f spans/s, %.0f spans per collector CPU-second\n", M["floor","fixed","cpu"], M["floor","fixed","rate"], M["floor","sat","per_cpu_s"]
+    printf "ratio: floor / without: CPU %.3f, saturation %.3f; mlxanomaly / floor: CPU %.3f, saturation %.3f\n", M["floor","fixed","cpu"] / M["pass","fixed","cpu"], M["floor","sat","per_cpu_s"] / M["pass","sat","per_cpu_s"], M["mlx","fixed","cpu"] / M["floor","fixed","cpu"], M["mlx","sat","per_cpu_s"] / M["floor","sat","per_cpu_s"]
     exit lost
   }' "$results"
