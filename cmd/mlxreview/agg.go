@@ -198,42 +198,51 @@ type item struct {
 
 func (it *item) read(m pcommon.Map) {
 	m.Range(func(k string, v pcommon.Value) bool {
-		switch k {
-		case attrOperation:
-			it.op = v.AsString()
-		case attrModel:
-			it.model = v.AsString()
-		case attrDigest:
-			it.digest = v.AsString()
-		case attrSource:
-			it.source = v.AsString()
-		case attrFormat:
-			it.format = v.AsString()
-		case attrUnsafe:
-			it.unsafe = v.Type() == pcommon.ValueTypeBool && v.Bool() || v.AsString() == "true"
-		case attrDecision:
-			it.decision = v.AsString()
-		case attrRule:
-			it.rule = v.AsString()
-		case attrCaller:
-			it.caller = v.AsString()
-		case attrErrorType:
-			it.errType = v.AsString()
-		case attrFlag:
-			it.flag = v.Type() == pcommon.ValueTypeBool && v.Bool() || v.AsString() == "true"
-		case attrType:
-			it.typ = v.AsString()
-		case attrKey:
-			it.key = v.AsString()
-		case attrTechnique:
-			it.technique = v.AsString()
-		case attrService:
-			if it.service == "" {
-				it.service = v.AsString()
-			}
+		if kind := attrKind([]byte(k)); kind != kOther {
+			it.set(kind, v.AsString(), v.Type() == pcommon.ValueTypeBool && v.Bool())
 		}
 		return true
 	})
+}
+
+// set stores one attribute the review reads, of kind attrKind (not kOther): str is its value as
+// pcommon.Value.AsString gives it, isTrue whether it is the boolean true. Both readers (pdata's
+// map above, the selective scanner) go through it, so they cannot disagree on a field.
+func (it *item) set(kind int, str string, isTrue bool) {
+	switch kind {
+	case kOperation:
+		it.op = str
+	case kModel:
+		it.model = str
+	case kDigest:
+		it.digest = str
+	case kSource:
+		it.source = str
+	case kFormat:
+		it.format = str
+	case kUnsafe:
+		it.unsafe = isTrue || str == "true"
+	case kDecision:
+		it.decision = str
+	case kRule:
+		it.rule = str
+	case kCaller:
+		it.caller = str
+	case kErrorType:
+		it.errType = str
+	case kFlag:
+		it.flag = isTrue || str == "true"
+	case kType:
+		it.typ = str
+	case kKey:
+		it.key = str
+	case kTechnique:
+		it.technique = str
+	case kService:
+		if it.service == "" {
+			it.service = str
+		}
+	}
 }
 
 func serviceOf(res pcommon.Resource) string {

@@ -610,7 +610,7 @@ func (v *anyValue) asString(in *interner) string {
 }
 
 // attrs reads an attribute list into it, as item.read does with pdata's map.
-func (s *scanner) attrs(it *item, svc *string) {
+func (s *scanner) attrs(it *item) {
 	s.expect('[')
 	n := 0
 	var v anyValue
@@ -623,41 +623,7 @@ func (s *scanner) attrs(it *item, svc *string) {
 		if v.other {
 			s.out() // AsString of a double, bytes, array or map: left to pdata
 		}
-		str := v.asString(s.in)
-		switch kind {
-		case kOperation:
-			it.op = str
-		case kModel:
-			it.model = str
-		case kDigest:
-			it.digest = str
-		case kSource:
-			it.source = str
-		case kFormat:
-			it.format = str
-		case kUnsafe:
-			it.unsafe = v.kind == pcommon.ValueTypeBool && v.b || str == "true"
-		case kDecision:
-			it.decision = str
-		case kRule:
-			it.rule = str
-		case kCaller:
-			it.caller = str
-		case kErrorType:
-			it.errType = str
-		case kFlag:
-			it.flag = v.kind == pcommon.ValueTypeBool && v.b || str == "true"
-		case kType:
-			it.typ = str
-		case kKey:
-			it.key = str
-		case kTechnique:
-			it.technique = str
-		case kService:
-			if *svc == "" {
-				*svc = str
-			}
-		}
+		it.set(kind, v.asString(s.in), v.kind == pcommon.ValueTypeBool && v.b)
 	}
 }
 
@@ -887,7 +853,7 @@ func (s *scanner) span() {
 			end = s.uint(1<<64 - 1)
 		case "attributes":
 			s.once(&seen, 9)
-			s.attrs(it, &it.service)
+			s.attrs(it)
 		case "droppedAttributesCount":
 			s.once(&seen, 10)
 			s.uint(1<<32 - 1)
@@ -1048,7 +1014,7 @@ func (s *scanner) logRecord() {
 			s.value(&body, &s.tmp, 0)
 		case "attributes":
 			s.once(&seen, 5)
-			s.attrs(it, &it.service)
+			s.attrs(it)
 		case "droppedAttributesCount":
 			s.once(&seen, 6)
 			s.uint(1<<32 - 1)
