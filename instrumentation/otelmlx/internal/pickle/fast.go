@@ -5,24 +5,25 @@ import (
 	"math"
 )
 
-// fast runs the opcodes that make up nearly all of a real pickle (short strings, small ints and
-// floats, tuples, memo GET and PUT, MARK, REDUCE and the container opcodes) straight from the
-// read window, with the stack, marks, memo and position held in locals: no call, interface or
-// error value per opcode. It takes an opcode only when its arguments are already buffered and
-// it cannot fail; at the first one that could fail, or that it leaves to step (text lines,
-// payloads longer than a retained name, imports, STOP), it returns without consuming it, and
-// step runs that opcode as it always has. Errors, their offsets and every limit are therefore
-// step's own; FuzzScan compares the two paths on every input.
+// fast runs the opcodes that make up nearly all of a real pickle (short ASCII strings, small
+// ints and floats, tuples, memo GET and PUT, MARK, REDUCE and the container opcodes) straight
+// from the read window: no call, interface or error value per opcode. It takes an opcode only
+// when its arguments are already buffered, it cannot fail, and it needs no memory grown; at the
+// first one that could fail, or that it leaves to step (text lines, payloads longer than a
+// retained name, non-ASCII strings, imports, STOP, a stack, memo, marks or arena at capacity),
+// it returns without consuming it, and step runs that opcode as it always has. Errors, their
+// offsets and every limit are therefore step's own; FuzzScan compares the two paths on every
+// input.
 func (s *scanner) fast() {
 	// The loop keeps as few values live as it can (the window, the read offset, the stack and
-	// its top, the frame floor, the opcode count): with more, the compiler spills them to
-	// memory on every opcode, which cost more than the opcodes themselves. The stack is used
-	// in place up to its capacity (sp, not append); the memo, the marks and the limits are read
-	// through s, since only a few opcodes touch them.
+	// its top, the frame floor, the opcode count) and makes no call: with more values, or a
+	// call on any path, the compiler spills them to memory on every opcode, which cost more
+	// than the opcodes themselves. The stack, memo, marks and string arena are used in place
+	// up to their capacity (step's appends grow them); the memo, the marks and the limits are
+	// read through s, since only a few opcodes touch them.
 	in := &s.in
 	buf := in.buf[:in.w]
 	r := in.r
-	base := in.pos - int64(r)
 	ops := s.res.Ops
 	// Every opcode consumes at least one byte, so a window cut to the opcodes still allowed
 	// keeps the count within the limit without a test per opcode; step enforces the limit
@@ -98,19 +99,35 @@ loop:
 			if n > s.lim.MaxName || r+h+n > len(buf) {
 				break loop
 			}
-			if (op == opSHORTBINUNICODE || op == opBINUNICODE) && !validUTF8(buf[r+h:r+h+n]) {
+			if (op == opSHORTBINUNICODE || op == opBINUNICODE) && !ascii(buf, r+h, r+h+n) {
 				break loop
 			}
-			switch {
-			case in.rd == nil && in.ra == nil && s.retained+n <= maxArena && r+h <= math.MaxInt32-n:
-				// ScanBytes: the string refers to the input (strAt, in line).
-				s.retained += n
-				stk[sp] = value{kind: kInput, off: int32(r + h), n: int32(n)}
-			case in.rd == nil && in.ra == nil:
-				stk[sp] = s.strAt(r+h, n)
-			default:
-				stk[sp] = s.str(buf[r+h : r+h+n])
+			// str and strAt, in line and without a call: anything they would do differently
+			// (a string past the arena bound, an arena to grow) is left to step.
+			if s.retained+n > maxArena {
+				break loop
 			}
+			if in.rd == nil && in.ra == nil {
+				// ScanBytes: the string refers to the input.
+				if r+h > math.MaxInt32-n {
+					break loop
+				}
+				stk[sp] = value{kind: kInput, off: int32(r + h), n: int32(n)}
+			} else {
+				// Copied into the arena a word at a time (memmove is a call), which needs a
+				// word of room past the string in the window and in the arena.
+				off, win := len(s.arena), in.buf
+				if n+8 > cap(s.arena)-off || r+h+n+8 > len(win) || off > math.MaxInt32-n {
+					break loop
+				}
+				dst, src := s.arena[off:off+n+8], win[r+h:r+h+n+8]
+				for i := 0; i < n; i += 8 {
+					binary.LittleEndian.PutUint64(dst[i:i+8], binary.LittleEndian.Uint64(src[i:i+8]))
+				}
+				s.arena = s.arena[:off+n]
+				stk[sp] = value{kind: kString, off: int32(off), n: int32(n)}
+			}
+			s.retained += n
 			sp++
 			r += h + n
 
@@ -177,7 +194,12 @@ loop:
 			if sp >= top {
 				break loop
 			}
-			s.marks = append(s.marks, sp)
+			m := len(s.marks)
+			if m == cap(s.marks) {
+				break loop // step's append grows the marks
+			}
+			s.marks = s.marks[:m+1]
+			s.marks[m] = sp
 			floor = sp
 			top = s.fastTop(len(stk))
 			r++
@@ -215,7 +237,7 @@ loop:
 				s.called(stk[floor])
 			}
 			sp = floor
-			s.marks = marks[:len(marks)-1]
+			s.marks = s.marks[:len(marks)-1] // s.marks, not marks: only the length is stored
 			floor = below
 			top = s.fastTop(len(stk))
 			if pushes {
@@ -291,7 +313,7 @@ loop:
 				break loop
 			}
 			n := binary.LittleEndian.Uint64(buf[r+1:])
-			if n > uint64(s.lim.MaxInput) || base+int64(r+9)+int64(n) > s.lim.MaxInput {
+			if n > uint64(s.lim.MaxInput) || in.pos-int64(in.r)+int64(r+9)+int64(n) > s.lim.MaxInput {
 				break loop
 			}
 			r += 9
@@ -304,8 +326,8 @@ loop:
 
 	s.stack = stk[:sp]
 	s.res.Ops = ops
+	in.pos += int64(r - in.r)
 	in.r = r
-	in.pos = base + int64(r)
 }
 
 // fastTop is the stack length below which fast may push: the stack's capacity (step grows it),
@@ -325,30 +347,23 @@ func (s *scanner) floor() int {
 // fixedArg is the argument size of the fixed-width number opcodes.
 var fixedArg = [256]int{opBININT1: 1, opBININT2: 2, opBININT: 4, opBINFLOAT: 8}
 
-// validUTF8 is validUTF8Surrogates with the all-ASCII case (nearly every name and key in a
-// model's pickle) checked in line, eight bytes at a time. A tail shorter than eight bytes is
-// read as one word too when the slice's capacity reaches that far (the bytes past its end are
-// masked off): short keys such as "cpu" or "12" then cost one load, not a loop.
-func validUTF8(b []byte) bool {
+// ascii reports whether buf[start:end] is known to be all ASCII, as nearly every name and key in
+// a model's pickle is; fast leaves any other string to step, which checks UTF-8 as CPython
+// decodes it. It reads whole words only, the last one ending at end: for a string shorter than a
+// word, the bytes before it (its opcode and length) are masked off, so no byte past end is read.
+// A string ending in the first eight bytes of the window is not known (false): step checks it.
+// It is small enough to be inlined into fast (no call per string).
+func ascii(buf []byte, start, end int) bool {
 	const high = 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		if binary.LittleEndian.Uint64(b[i:])&high != 0 {
-			return validUTF8Surrogates(b)
-		}
+	if end < 8 {
+		return false
 	}
-	t := len(b) - i
-	if t == 0 {
-		return true
+	acc := binary.LittleEndian.Uint64(buf[end-8 : end])
+	if n := end - start; n < 8 {
+		return acc&(high<<(uint(8-n)*8)) == 0
 	}
-	if cap(b)-i >= 8 {
-		w := binary.LittleEndian.Uint64(b[i:cap(b)])
-		return w&(high&(1<<(8*t)-1)) == 0 || validUTF8Surrogates(b[i:])
+	for i := start; i+8 <= end; i += 8 {
+		acc |= binary.LittleEndian.Uint64(buf[i : i+8])
 	}
-	for _, c := range b[i:] {
-		if c >= 0x80 {
-			return validUTF8Surrogates(b[i:])
-		}
-	}
-	return true
+	return acc&high == 0
 }

@@ -28,9 +28,7 @@ type input struct {
 }
 
 func (in *input) initBytes(b []byte, max int64) {
-	// The capacity is cut to the length: validUTF8 reads whole words up to a slice's capacity,
-	// and the caller's bytes past len(b) are not the scanner's to read.
-	in.buf, in.w, in.max, in.err = b[:len(b):len(b)], len(b), max, io.EOF
+	in.buf, in.w, in.max, in.err = b, len(b), max, io.EOF
 }
 
 func (in *input) initReader(r io.Reader, max int64) {
