@@ -3,6 +3,7 @@ package pickle
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -31,12 +32,15 @@ func TestASCII(t *testing.T) {
 
 // TestMemoizedNamesAcrossWindows: the module and name of a STACK_GLOBAL memoized at the start
 // and fetched after several refills of the read window (the fast path copies such strings into
-// the arena a word at a time) still resolve, in every mode, and so does a long ASCII name and a
+// the arena a word at a time, once step has grown it) still resolve, in every mode, and so does a long ASCII name and a
 // non-ASCII one (left to step).
 func TestMemoizedNamesAcrossWindows(t *testing.T) {
 	long := "a_module_name_longer_than_one_word.and_a_dotted_part"
-	var b []byte
-	b = append(b, p(opPROTO, 4, sbu("os"), opMEMOIZE, sbu("system"), opMEMOIZE)...)
+	b := p(opPROTO, 4)
+	for i := 0; i < 200; i++ { // grow the arena first: fast copies only into room it has
+		b = append(b, p(sbu(strings.Repeat("x", 60)), opPOP)...)
+	}
+	b = append(b, p(sbu("os"), opMEMOIZE, sbu("system"), opMEMOIZE)...)
 	b = append(b, p(sbu(long), opMEMOIZE, sbu("Clé"), opMEMOIZE, opEMPTYLIST)...)
 	for i := 0; i < 3*bufSize/8; i++ { // ~3 windows of MARK BININT1 ... APPENDS
 		b = append(b, p(opMARK, opBININT1, 1, opBININT1, 2, opBININT1, 3, opAPPENDS)...)
