@@ -33,6 +33,9 @@ END {
 	mbs("dense", "ratio: pickle scan, dense opcodes (20,000-tensor state dict, no payload: the parser itself), from memory"); print "; issue: >= 500"
 	mbs("dense/file", "ratio: pickle scan, the same dense stream from a file (io.ReaderAt, as a model load reads it)"); print "; issue: >= 500"
 	printf "       floor of that: reading the file through the scanner's window, parsing nothing: %.0f MB/s (median)\n", med("BenchmarkScan/dense/file-read-floor" SUBSEP "MB/s")
+	printf "       hostile shapes (BenchmarkScanHostile, each the worst case of one path), median MB/s:"
+	n = split("globals stack-global non-ascii protocol0-ints far-memo", hs, " ")
+	for (i = 1; i <= n; i++) printf " %s %.0f%s", hs[i], med("BenchmarkScanHostile/" hs[i] SUBSEP "MB/s"), i < n ? "," : "\n"
 	printf "ratio: signature verification beyond hashing (8 files, digests supplied): %.2f ms (median; %.2f ms CPU; issue: <= 5 ms); hashing the same 32 MiB %.1f ms\n", \
 		med("BenchmarkVerify/files-digests-supplied" SUBSEP "ns/op") / 1e6, med("BenchmarkVerify/files-digests-supplied" SUBSEP "cpu-ms/op"), med("BenchmarkVerify/hash-alone" SUBSEP "ns/op") / 1e6
 }
