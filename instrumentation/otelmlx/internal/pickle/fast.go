@@ -102,8 +102,9 @@ loop:
 			if (op == opSHORTBINUNICODE || op == opBINUNICODE) && !ascii(buf, r+h, r+h+n) {
 				break loop
 			}
-			// str and strAt, in line and without a call: anything they would do differently
-			// (a string past the arena bound, an arena to grow) is left to step.
+			// str, in line and without a call, and for ScanBytes referring to the input in
+			// place rather than copying it: anything str would do differently (a string past
+			// the arena bound, an arena to grow) is left to step.
 			if s.retained+n > maxArena {
 				break loop
 			}

@@ -314,16 +314,6 @@ func (s *scanner) str(b []byte) value {
 	return value{kind: kString, off: int32(off), n: int32(len(b))}
 }
 
-// strAt is str for the n bytes at off of ScanBytes' input, which stays in place for the whole
-// scan: they are referred to, not copied. The limits are str's.
-func (s *scanner) strAt(off, n int) value {
-	if n > s.lim.MaxName || s.retained+n > maxArena || off > math.MaxInt32-n {
-		return s.str(s.in.buf[off : off+n])
-	}
-	s.retained += n
-	return value{kind: kInput, off: int32(off), n: int32(n)}
-}
-
 // bytesOf returns a retained string value's bytes (valid until the arena or window changes).
 func (s *scanner) bytesOf(v value) ([]byte, bool) {
 	switch {
