@@ -138,10 +138,9 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte(strings.Repeat("[", 5000)))
 	sigPath := filepath.Join(dir, "model.sig")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := os.WriteFile(sigPath, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		r := v.Verify(context.Background(), Model{Root: model, Signature: sigPath})
+		// The bytes as Verify has read them from sigPath (writing a file per input would make
+		// the target ten times slower).
+		r := v.verifyBytes(context.Background(), data, Model{Root: model, Signature: sigPath})
 		switch r.Status {
 		case Valid:
 			p := seedPayload(data)

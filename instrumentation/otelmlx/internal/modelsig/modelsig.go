@@ -263,20 +263,25 @@ type statement struct {
 // passed; ctx cancels the hashing of shards. Reason and Signer quote the signature file, which
 // comes from outside: they are bounded here, and the caller escapes them before recording.
 func (v *Verifier) Verify(ctx context.Context, m Model) Result {
-	res := v.verify(ctx, m)
-	res.Reason = clipN(res.Reason, maxReason)
-	res.Signer = clip(res.Signer)
-	return res
-}
-
-func (v *Verifier) verify(ctx context.Context, m Model) Result {
 	raw, err := readBounded(m.Signature, maxBundle)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fail(Missing, "no signature file")
 	}
 	if err != nil {
-		return fail(Invalid, "reading the signature: %v", err)
+		return fail(Invalid, "reading the signature: %v", clip(err.Error()))
 	}
+	return v.verifyBytes(ctx, raw, m)
+}
+
+// verifyBytes verifies the signature file's contents raw.
+func (v *Verifier) verifyBytes(ctx context.Context, raw []byte, m Model) Result {
+	res := v.verify(ctx, bytes.TrimSpace(raw), m)
+	res.Reason = clipN(res.Reason, maxReason)
+	res.Signer = clip(res.Signer)
+	return res
+}
+
+func (v *Verifier) verify(ctx context.Context, raw []byte, m Model) Result {
 	if n := jsonValues(raw); n > maxBundleValues {
 		return fail(Invalid, "the signature holds more than %d JSON values: not a Sigstore bundle", maxBundleValues)
 	}
@@ -740,7 +745,7 @@ func readBounded(p string, limit int64) ([]byte, error) {
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("signature file larger than %d bytes", limit)
 	}
-	return bytes.TrimSpace(b), nil
+	return b, nil
 }
 
 func clip(s string) string { return clipN(s, 128) }
