@@ -398,3 +398,34 @@ func TestHostileSizes(t *testing.T) {
 		})
 	}
 }
+
+// TestAmbiguousStatement: a signed statement two JSON readers would read differently (a key
+// repeated, or repeated but for case, which Go matches and Python does not) is refused.
+func TestAmbiguousStatement(t *testing.T) {
+	for _, c := range []struct {
+		stmt      string
+		ambiguous bool
+	}{
+		{`{"_type":"a","predicate":{"resources":[{"name":"x"}]},"subject":[]}`, false},
+		{`{"predicate":{"resources":[]},"Predicate":{"resources":[{"name":"x"}]}}`, true},
+		{`{"predicate":{"resources":[{"name":"x","Name":"y"}]}}`, true},
+		{`{"predicate":{"resources":[{"name":"x"},{"name":"x"}]}}`, false}, // the same key in two objects
+		{`{"subject":[{"digest":{"sha256":"a","SHA256":"b"}}]}`, true},
+		{`{"\u017fubject":[],"subject":[]}`, true}, // LATIN SMALL LETTER LONG S folds to s
+		{`{"a":[{"b":1},{"b":2}],"b":{"a":1}}`, false},
+		{`{"a":1,"a":1}`, true},
+	} {
+		if got := ambiguousKeys([]byte(c.stmt)) != ""; got != c.ambiguous {
+			t.Errorf("%s: ambiguous %v, want %v", c.stmt, got, c.ambiguous)
+		}
+	}
+	// Through Verify: a statement signed with a case variant of "predicate" is not read.
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	tinyModel(t, model, 1)
+	raw := rewrap(t, readSeed(t, "files.sig"), func(st map[string]any) { st["PREDICATE"] = st["predicate"] })
+	v := verifier(t, filepath.Join("testdata", "seed", "key.pub.pem"))
+	if r := v.verifyBytes(context.Background(), raw, Model{Root: model}); r.Status != Invalid || !strings.Contains(r.Reason, "same to some JSON readers") {
+		t.Fatalf("%+v", r)
+	}
+}

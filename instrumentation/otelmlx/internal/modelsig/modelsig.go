@@ -299,6 +299,9 @@ func (v *Verifier) verify(ctx context.Context, raw []byte, m Model) Result {
 	if n := jsonValues(env.Payload); n > maxStatementValues {
 		return fail(Invalid, "the DSSE payload holds more than %d JSON values: more resources than a model may have", maxStatementValues)
 	}
+	if reason := ambiguousKeys(env.Payload); reason != "" {
+		return fail(Invalid, "the DSSE payload is not an in-toto statement: %s", reason)
+	}
 	var st statement
 	if err := json.Unmarshal(env.Payload, &st); err != nil {
 		return fail(Invalid, "the DSSE payload is not an in-toto statement: %v", err)
@@ -760,6 +763,52 @@ func clipN(s string, n int) string {
 		i--
 	}
 	return s[:i] + "…"
+}
+
+// ambiguousKeys reports an object of JSON text with two keys equal but for case, or equal: Go
+// matches keys to fields ignoring case (Unicode simple folding) and keeps the last of
+// duplicates, model-signing (Python) matches exactly, so the two could read different
+// manifests from one signed statement. Such a statement is refused rather than read one way.
+func ambiguousKeys(b []byte) string {
+	type frame struct {
+		keys    map[string]string // folded key -> key as written; nil in an array
+		keyNext bool
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return ""
+		}
+		if err != nil {
+			return err.Error()
+		}
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			top := &stack[n-1]
+			if top.keyNext {
+				if k, ok := tok.(string); ok {
+					f := strings.ToLower(strings.ToUpper(k))
+					if prev, dup := top.keys[f]; dup {
+						return fmt.Sprintf("keys %q and %q of one object are the same to some JSON readers", clip(prev), clip(k))
+					}
+					top.keys[f] = k
+					top.keyNext = false
+					continue
+				}
+			} else {
+				top.keyNext = true // after this value, a key
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{keys: map[string]string{}, keyNext: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
 }
 
 // jsonValues counts the objects, arrays and elements of JSON text ('{', '[' and ',' outside
