@@ -51,8 +51,15 @@ func FuzzDetect(f *testing.F) {
 	f.Add("a", "b--c", "..", "loop-a", "loop-b", uint8(modeLoop))                          // separators
 	f.Add("org.", "-repo", "r", "../../blobs/x", "../../blobs/"+good, uint8(0))            // edges, name escaping
 	f.Add(strings.Repeat("o", 97), "repo", "r", "w", "../../blobs/"+good, uint8(modeFile)) // too long
+	// Blobs and decoys are built once per repository directory and kept across inputs (file
+	// system calls are most of an input's cost); the snapshot is built for each input and removed.
+	base := f.TempDir()
+	builds := 0
 	f.Fuzz(func(t *testing.T, org, repo, rev, name, target string, mode uint8) {
-		root := t.TempDir()
+		root := filepath.Join(base, "plain")
+		if mode&modeBlobsLinked != 0 {
+			root = filepath.Join(base, "linked")
+		}
 		dirName := "models--" + repo
 		if org != "" {
 			dirName = "models--" + org + "--" + repo
@@ -60,31 +67,26 @@ func FuzzDetect(f *testing.F) {
 		repoDir := filepath.Join(root, "hub", dirName)
 		snap := filepath.Join(repoDir, "snapshots", rev)
 		link := filepath.Join(snap, name)
-		if !filepath.IsLocal(dirName) || !filepath.IsLocal(rev) || !filepath.IsLocal(name) || len(link) > 1024 ||
-			os.MkdirAll(filepath.Dir(link), 0o755) != nil {
+		if !filepath.IsLocal(dirName) || !filepath.IsLocal(rev) || !filepath.IsLocal(name) || len(link) > 1024 {
 			return // not a path this file system can hold
 		}
 		// Blobs: where blobs/ really is, and what is there.
 		blobs := filepath.Join(repoDir, "blobs")
 		if mode&modeBlobsLinked != 0 {
 			blobs = filepath.Join(root, "moved-blobs")
-			must(t, os.MkdirAll(blobs, 0o755))
-			if os.Symlink(blobs, filepath.Join(repoDir, "blobs")) != nil {
+		}
+		if _, err := os.Lstat(filepath.Join(repoDir, "evil")); err != nil {
+			if builds++; builds > 512 { // keep the disk use bounded
+				must(t, os.RemoveAll(filepath.Join(base, "plain")))
+				must(t, os.RemoveAll(filepath.Join(base, "linked")))
+				builds = 0
+			}
+			if !buildRepo(root, repoDir, blobs, good) {
 				return
 			}
 		}
-		must(t, os.MkdirAll(blobs, 0o755))
-		must(t, os.WriteFile(filepath.Join(blobs, good), []byte("w"), 0o644))
-		must(t, os.Symlink(good, filepath.Join(blobs, strings.Repeat("cd", 32))))
-		must(t, os.WriteFile(filepath.Join(blobs, strings.ToUpper(good)), []byte("w"), 0o644))
-		must(t, os.MkdirAll(filepath.Join(blobs, strings.Repeat("ef", 32)), 0o755))
-		// A same-named blob elsewhere, and a link inside the repository leading there.
-		elsewhere := filepath.Join(root, "x", "y")
-		must(t, os.MkdirAll(elsewhere, 0o755))
-		must(t, os.MkdirAll(filepath.Join(root, "x", "blobs"), 0o755))
-		must(t, os.WriteFile(filepath.Join(root, "x", "blobs", good), []byte("poisoned"), 0o644))
-		must(t, os.Symlink(elsewhere, filepath.Join(repoDir, "evil")))
-		if os.Symlink(target, link) != nil {
+		defer os.RemoveAll(filepath.Join(repoDir, "snapshots"))
+		if os.MkdirAll(filepath.Dir(link), 0o755) != nil || os.Symlink(target, link) != nil {
 			return
 		}
 		if mode&modeLoop != 0 {
@@ -128,6 +130,39 @@ func FuzzDetect(f *testing.F) {
 			}
 		}
 	})
+}
+
+// buildRepo lays out what FuzzDetect's links may lead to: in blobs (repoDir/blobs, or a
+// directory it links to) the blob good, a SHA-256-named link to it, an upper-case name and a
+// SHA-256-named directory; outside the repository a blob named good with other content, and a
+// link "evil" in the repository leading beside it. It reports false for a repository
+// directory the file system cannot hold.
+func buildRepo(root, repoDir, blobs, good string) bool {
+	if os.MkdirAll(repoDir, 0o755) != nil {
+		return false
+	}
+	if blobs != filepath.Join(repoDir, "blobs") && os.Symlink(blobs, filepath.Join(repoDir, "blobs")) != nil {
+		return false
+	}
+	elsewhere := filepath.Join(root, "x", "y")
+	for _, err := range []error{
+		os.MkdirAll(filepath.Join(blobs, strings.Repeat("ef", 32)), 0o755),
+		os.WriteFile(filepath.Join(blobs, good), []byte("w"), 0o644),
+		os.WriteFile(filepath.Join(blobs, strings.ToUpper(good)), []byte("w"), 0o644),
+		os.MkdirAll(elsewhere, 0o755),
+		os.MkdirAll(filepath.Join(root, "x", "blobs"), 0o755),
+		os.WriteFile(filepath.Join(root, "x", "blobs", good), []byte("poisoned"), 0o644),
+	} {
+		if err != nil {
+			return false
+		}
+	}
+	for _, l := range [][2]string{{good, filepath.Join(blobs, strings.Repeat("cd", 32))}, {elsewhere, filepath.Join(repoDir, "evil")}} {
+		if err := os.Symlink(l[0], l[1]); err != nil && !os.IsExist(err) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestDetectBounded: a snapshot of more entries than a model may have is read up to the bound.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -206,10 +207,29 @@ type resource = struct {
 }
 
 // filesStatement is a well-formed "files" statement listing resources, with its subject digest.
-func filesStatement(resources []resource) *statement {
+func filesStatement(resources []resource) *statement { return manifestStatement(resources, false) }
+
+// manifestShardSize is the shard size of manifestStatement's "shards" statements: larger than
+// every file of manifestFiles, so that each file is the one shard "name:0:size".
+const manifestShardSize = 1024
+
+// shardDigests names manifestModel's digests as a "shards" serialization does.
+func shardDigests(digests map[string]string) map[string]string {
+	out := make(map[string]string, len(digests))
+	for rel, d := range digests {
+		out[rel+":0:"+strconv.Itoa(len(manifestFiles[rel]))] = d
+	}
+	return out
+}
+
+// manifestStatement is a well-formed statement listing resources, with its subject digest.
+func manifestStatement(resources []resource, shards bool) *statement {
 	var st statement
 	st.Type, st.PredicateType = statementType, PredicateType
 	st.Predicate.Serialization.Method, st.Predicate.Serialization.HashType = "files", "sha256"
+	if shards {
+		st.Predicate.Serialization.Method, st.Predicate.Serialization.ShardSize = "shards", manifestShardSize
+	}
 	st.Predicate.Resources = resources
 	h := sha256.New()
 	for _, r := range resources {
@@ -314,7 +334,8 @@ func TestManifestHostileNames(t *testing.T) {
 }
 
 // FuzzManifest fuzzes the statement a trusted signer signed (as if the signer were hostile or
-// careless) against a model on disk, past the signature: one resource name per line of names,
+// careless) against a model on disk, past the signature, in either serialization (files, or
+// shards with names "path:start:end"): one resource name per line of names,
 // digests taken from the model (useModelDigests) or a pool from digestAt. Properties: no
 // panic; the model is accepted only if the manifest lists each of its files exactly once with
 // its digest, and nothing else; the serialization holds only files of the model, whatever the
@@ -328,11 +349,22 @@ func FuzzManifest(f *testing.F) {
 		pool = append(pool, d)
 		all.WriteString(rel + "\n")
 	}
-	f.Add(all.String(), byte(0), true)
-	f.Add(all.String()+"config.json\n", byte(0), true)
-	f.Add("../secret\n/"+filepath.ToSlash(filepath.Join(dir, "secret"))+"\nmodel.safetensors\nmodel.safetensors\n", byte(0), false)
-	f.Add("./config.json\nconfig.json\x00\ncafe\u0301.txt\n\u03a9.txt\ntokenizer/vocab.json\n", byte(1), false)
-	f.Fuzz(func(t *testing.T, names string, digestAt byte, useModelDigests bool) {
+	var allShards strings.Builder
+	for name := range shardDigests(digests) {
+		allShards.WriteString(name + "\n")
+	}
+	f.Add(all.String(), byte(0), true, false)
+	f.Add(all.String()+"config.json\n", byte(0), true, false)
+	f.Add("../secret\n/"+filepath.ToSlash(filepath.Join(dir, "secret"))+"\nmodel.safetensors\nmodel.safetensors\n", byte(0), false, false)
+	f.Add("./config.json\nconfig.json\x00\ncafe\u0301.txt\n\u03a9.txt\ntokenizer/vocab.json\n", byte(1), false, false)
+	f.Add(allShards.String(), byte(0), true, true)
+	f.Add(strings.ReplaceAll(allShards.String(), ":0:", ":00:"), byte(0), true, true)
+	f.Add("model.safetensors:0:7\nmodel.safetensors:0:3\nmodel.safetensors:3:7\n../secret:0:17\n", byte(2), true, true)
+	f.Fuzz(func(t *testing.T, names string, digestAt byte, useModelDigests, shards bool) {
+		digests := digests
+		if shards {
+			digests = shardDigests(digests)
+		}
 		var rs []resource
 		counts := map[string]int{}
 		for i, name := range strings.Split(names, "\n") {
@@ -346,7 +378,7 @@ func FuzzManifest(f *testing.F) {
 			counts[name]++
 			rs = append(rs, resource{name, "sha256", d})
 		}
-		reason := checkManifest(t, dir, digests, filesStatement(rs))
+		reason := checkManifest(t, dir, digests, manifestStatement(rs, shards))
 		exact := len(counts) == len(digests)
 		for _, r := range rs {
 			exact = exact && counts[r.Name] == 1 && r.Digest == digests[r.Name]
