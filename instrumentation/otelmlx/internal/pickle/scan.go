@@ -141,16 +141,15 @@ type scanner struct {
 	arena []byte
 	// retained counts the bytes of retained strings, copied or not, against maxArena.
 	retained int
-	seen     map[globalKey]int // index into res.Globals, or -1 when dropped
-	op       byte
-	opOff    int64
+	seen     map[string]int // by globalKey: index into res.Globals, or -1 when dropped
+	// names and key are scratch space for GLOBAL's two lines and the seen key, so that a
+	// global seen before costs no allocation (a stream may import the same one millions of
+	// times).
+	names, key []byte
+	op         byte
+	opOff      int64
 	// slow turns fast off: the tests compare the two paths on the same input.
 	slow bool
-}
-
-type globalKey struct {
-	module, name string
-	dynamic      bool
 }
 
 // scanners keeps the working memory (stack, memo, string arena, read window) of finished
@@ -181,6 +180,8 @@ func (s *scanner) release() {
 		marks: keep(s.marks[:0]),
 		memo:  keep(s.memo[:0]),
 		arena: keep(s.arena[:0]),
+		names: keep(s.names[:0]),
+		key:   keep(s.key[:0]),
 	}
 	scanners.Put(s)
 }
@@ -323,16 +324,17 @@ func (s *scanner) strAt(off, n int) value {
 	return value{kind: kInput, off: int32(off), n: int32(n)}
 }
 
-func (s *scanner) strOf(v value) (string, bool) {
+// bytesOf returns a retained string value's bytes (valid until the arena or window changes).
+func (s *scanner) bytesOf(v value) ([]byte, bool) {
 	switch {
 	case v.n < 0:
-		return "", false
+		return nil, false
 	case v.kind == kString:
-		return string(s.arena[v.off : v.off+v.n]), true
+		return s.arena[v.off : v.off+v.n], true
 	case v.kind == kInput:
-		return string(s.in.buf[v.off : v.off+v.n]), true
+		return s.in.buf[v.off : v.off+v.n], true
 	}
-	return "", false
+	return nil, false
 }
 
 // lenArg reads an n-byte little-endian length (n = 1, 4 or 8), refusing negative 4-byte lengths
@@ -610,12 +612,15 @@ func (s *scanner) step(op byte) (done bool, err error) {
 		if err != nil {
 			return false, err
 		}
-		module := s.name(m)
+		// The module is kept in s.names: the next line may refill the window under m.
+		s.names = s.appendName(s.names[:0], m)
+		split := len(s.names)
 		n, err := s.line("global name")
 		if err != nil {
 			return false, err
 		}
-		g := s.global(module, s.name(n), false)
+		s.names = s.appendName(s.names, n)
+		g := s.globalBytes(s.names[:split], s.names[split:], false)
 		if op == opGLOBAL {
 			return false, s.push(g)
 		}
@@ -629,12 +634,12 @@ func (s *scanner) step(op byte) (done bool, err error) {
 			return false, err
 		}
 		nv, mv := s.pop(), s.pop()
-		module, ok1 := s.strOf(mv)
-		name, ok2 := s.strOf(nv)
+		module, ok1 := s.bytesOf(mv)
+		name, ok2 := s.bytesOf(nv)
 		if !ok1 || !ok2 {
 			return false, s.push(s.dynamic())
 		}
-		return false, s.push(s.global(module, name, false))
+		return false, s.push(s.globalBytes(module, name, false))
 	case opEXT1, opEXT2, opEXT4:
 		n := 1
 		switch op {
@@ -801,22 +806,32 @@ func (s *scanner) takeSparse(i uint64) value {
 	return v
 }
 
-// name turns a GLOBAL/INST line into a retained string value.
-func (s *scanner) name(l []byte) string {
+// appendName appends a GLOBAL/INST line to dst, cut to the name limit (and marked as cut).
+func (s *scanner) appendName(dst, l []byte) []byte {
 	if len(l) > s.lim.MaxName {
-		return string(l[:s.lim.MaxName]) + "…"
+		return append(append(dst, l[:s.lim.MaxName]...), "…"...)
 	}
-	return string(l)
+	return append(dst, l...)
 }
 
 // global records an import and returns its stack value.
 func (s *scanner) global(module, name string, dynamic bool) value {
-	if s.seen == nil {
-		s.seen = make(map[globalKey]int)
+	return s.globalBytes([]byte(module), []byte(name), dynamic)
+}
+
+// globalBytes is global for byte views (of the window, the arena or s.names): a global seen
+// before is found without building its strings. The key is the module's length, the module,
+// the name and the dynamic flag, so no two globals share one whatever bytes they hold.
+func (s *scanner) globalBytes(mb, nb []byte, dynamic bool) value {
+	k := binary.AppendUvarint(s.key[:0], uint64(len(mb)))
+	k = append(append(k, mb...), nb...)
+	if dynamic {
+		k = append(k, 1)
 	}
-	k := globalKey{module, name, dynamic}
-	idx, ok := s.seen[k]
+	s.key = k
+	idx, ok := s.seen[string(k)] // a map index by string(bytes) does not allocate
 	if !ok {
+		module, name := string(mb), string(nb)
 		sev := Grade(module, name)
 		if dynamic {
 			sev = SeverityCritical
@@ -829,8 +844,11 @@ func (s *scanner) global(module, name string, dynamic bool) value {
 			idx = -1
 			s.res.GlobalsDropped++
 		}
+		if s.seen == nil {
+			s.seen = make(map[string]int)
+		}
 		if len(s.seen) < 4*s.lim.MaxGlobals {
-			s.seen[k] = idx
+			s.seen[string(k)] = idx
 		}
 	}
 	return value{kind: kGlobal, n: int32(idx)}
