@@ -29,13 +29,16 @@ type Snapshot struct {
 	// the base name when the model is one file), to the SHA-256 of the LFS blob it links to.
 	// Files that are not links to a SHA-256-named blob are absent.
 	Blobs map[string]string
+
+	blobs *string // blobsDir, once resolved
 }
 
 // Source is the model's source URI: hf://org/repo@revision.
 func (s *Snapshot) Source() string { return "hf://" + s.RepoID + "@" + s.Revision }
 
-// maxFiles bounds the links read for one model (artifact bounds the model the same way).
-const maxFiles = 10_000
+// maxFiles bounds the entries read for one model (artifact bounds the model the same way). A
+// variable only so that a test can lower it.
+var maxFiles = 10_000
 
 // Detect reports whether path (as the caller gave it, before links are resolved: resolving a
 // snapshot file leads into blobs/ and loses the revision) lies in a snapshot of a model
@@ -53,7 +56,10 @@ func Detect(path string) (*Snapshot, error) {
 		}
 		id := strings.TrimPrefix(parts[i], "models--")
 		org, repo, hasOrg := strings.Cut(id, "--")
-		if id == "" || (hasOrg && (org == "" || repo == "" || strings.Contains(repo, "--"))) || !safeName(parts[i+2]) {
+		if !hasOrg {
+			org, repo = "", id
+		}
+		if (hasOrg && !repoName(org)) || !repoName(repo) || !safeName(parts[i+2]) {
 			return nil, nil
 		}
 		repoID := id
@@ -85,6 +91,17 @@ func safeName(s string) bool {
 	return true
 }
 
+// repoName accepts an organisation or repository name as the Hub does (huggingface_hub's
+// validate_repo_id): letters, digits, '-', '_' and '.', at most 96, not starting or ending with
+// '-' or '.', without "--" (the cache's separator) or "..". Only such names make a source URI.
+func repoName(s string) bool {
+	if s == "" || len(s) > 96 || strings.Contains(s, "--") || strings.Contains(s, "..") ||
+		strings.HasPrefix(s, "-") || strings.HasPrefix(s, ".") || strings.HasSuffix(s, "-") || strings.HasSuffix(s, ".") {
+		return false
+	}
+	return safeName(s)
+}
+
 // readLinks records the blob of each file under the model path.
 func (s *Snapshot) readLinks(abs string) error {
 	fi, err := os.Lstat(abs)
@@ -104,11 +121,11 @@ func (s *Snapshot) readLinks(abs string) error {
 		if err != nil {
 			return err
 		}
-		if d.Type()&os.ModeSymlink == 0 {
-			return nil
-		}
 		if n++; n > maxFiles {
 			return filepath.SkipAll
+		}
+		if d.Type()&os.ModeSymlink == 0 {
+			return nil
 		}
 		rel, err := filepath.Rel(abs, p)
 		if err != nil {
@@ -119,23 +136,42 @@ func (s *Snapshot) readLinks(abs string) error {
 	})
 }
 
-// link records the blob a snapshot file links to, when the link leads to this repository's
-// blobs/ directory and the blob is named by a SHA-256.
+// link records the blob a snapshot file links to, when the link leads to a regular file of this
+// repository's blobs/ directory named by a SHA-256. Where the link leads is asked of the file
+// system, not read from the link's text: "../../x/../blobs/<sha>" with x a link elsewhere, or
+// a blob that is itself a link to another, lands outside what the text says.
 func (s *Snapshot) link(p, rel string) {
 	target, err := os.Readlink(p)
 	if err != nil {
 		return
 	}
-	if !filepath.IsAbs(target) {
-		target = filepath.Join(filepath.Dir(p), target)
-	}
-	target = filepath.Clean(target)
-	if filepath.Dir(target) != filepath.Join(s.RepoDir, "blobs") {
+	name := filepath.Base(target)
+	if !isSHA256(name) {
 		return
 	}
-	if name := filepath.Base(target); isSHA256(name) {
+	blobs := s.blobsDir()
+	if blobs == "" {
+		return
+	}
+	resolved, err := filepath.EvalSymlinks(p)
+	if err != nil || resolved != filepath.Join(blobs, name) {
+		return
+	}
+	if fi, err := os.Lstat(resolved); err == nil && fi.Mode().IsRegular() {
 		s.Blobs[rel] = name
 	}
+}
+
+// blobsDir is the repository's blobs/ directory with links resolved, "" if it has none.
+func (s *Snapshot) blobsDir() string {
+	if s.blobs == nil {
+		d, err := filepath.EvalSymlinks(filepath.Join(s.RepoDir, "blobs"))
+		if err != nil {
+			d = ""
+		}
+		s.blobs = &d
+	}
+	return *s.blobs
 }
 
 func isSHA256(s string) bool {

@@ -44,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -77,11 +78,23 @@ const (
 
 // Limits on what a signature and a model may expand to.
 const (
-	maxBundle    = 16 << 20 // bytes of the signature file
-	maxResources = 1 << 20  // files or shards listed
-	maxFiles     = 10_000   // files walked in the model (artifact's bound)
+	maxBundle = 16 << 20 // bytes of the signature file
+	// maxResources bounds the files or shards listed, and the shards a model is cut into: a
+	// signature file of maxBundle bytes holds about 100,000 real resources (name, 64 hex
+	// digits, algorithm), so no larger list can come from a real signature.
+	maxResources = 1 << 17
+	maxFiles     = 10_000 // files walked in the model (artifact's bound)
 	maxDepth     = 16
 	minShardSize = 1 << 10 // smaller shards would turn a large file into millions of hashes
+	// JSON values (counted as objects, arrays and elements) a bundle and its statement may hold
+	// before they are decoded. Decoding allocates per value far more than the value's bytes
+	// ("{}," is 3 bytes and a 48-byte resource), so a 12 MB statement of empty resources costs a
+	// gigabyte: the count is checked first. A bundle is a few dozen values (keyless: certificate
+	// chain and log entries); a resource is four.
+	maxBundleValues    = 1 << 12
+	maxStatementValues = 4*maxResources + 1<<10
+	// maxReason bounds Result.Reason: it quotes parts of the bundle and errors that quote it.
+	maxReason = 1 << 10
 )
 
 // Identity is a keyless signer: the certificate's subject alternative name and the OIDC
@@ -247,14 +260,30 @@ type statement struct {
 }
 
 // Verify checks the model against its signature. It never returns Valid unless every step
-// passed; ctx cancels the hashing of shards.
+// passed; ctx cancels the hashing of shards. Reason and Signer quote the signature file, which
+// comes from outside: they are bounded here, and the caller escapes them before recording.
 func (v *Verifier) Verify(ctx context.Context, m Model) Result {
 	raw, err := readBounded(m.Signature, maxBundle)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fail(Missing, "no signature file")
 	}
 	if err != nil {
-		return fail(Invalid, "reading the signature: %v", err)
+		return fail(Invalid, "reading the signature: %v", clip(err.Error()))
+	}
+	return v.verifyBytes(ctx, raw, m)
+}
+
+// verifyBytes verifies the signature file's contents raw.
+func (v *Verifier) verifyBytes(ctx context.Context, raw []byte, m Model) Result {
+	res := v.verify(ctx, bytes.TrimSpace(raw), m)
+	res.Reason = clipN(res.Reason, maxReason)
+	res.Signer = clip(res.Signer)
+	return res
+}
+
+func (v *Verifier) verify(ctx context.Context, raw []byte, m Model) Result {
+	if n := jsonValues(raw); n > maxBundleValues {
+		return fail(Invalid, "the signature holds more than %d JSON values: not a Sigstore bundle", maxBundleValues)
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(raw); err != nil {
@@ -267,16 +296,21 @@ func (v *Verifier) Verify(ctx context.Context, m Model) Result {
 	if env.PayloadType != inTotoPayloadType {
 		return fail(Invalid, "DSSE payload type %q, want %q", clip(env.PayloadType), inTotoPayloadType)
 	}
+	if n := jsonValues(env.Payload); n > maxStatementValues {
+		return fail(Invalid, "the DSSE payload holds more than %d JSON values: more resources than a model may have", maxStatementValues)
+	}
+	if reason := ambiguousKeys(env.Payload); reason != "" {
+		return fail(Invalid, "the DSSE payload is not an in-toto statement: %s", reason)
+	}
 	var st statement
 	if err := json.Unmarshal(env.Payload, &st); err != nil {
 		return fail(Invalid, "the DSSE payload is not an in-toto statement: %v", err)
 	}
-	res := Result{Method: st.Predicate.Serialization.Method}
 	rootDigest, reason := st.check()
 	if reason != "" {
-		res.Status, res.Reason = Invalid, reason
-		return res
+		return fail(Invalid, "%s", reason)
 	}
+	res := Result{Method: st.Predicate.Serialization.Method}
 
 	// The signature: a trusted signer over this statement.
 	res.Status, res.Signer, res.Reason = v.verifyBundle(&b, rootDigest)
@@ -326,12 +360,19 @@ func (st *statement) check() ([]byte, string) {
 	if s.Method == "shards" {
 		alg = fmt.Sprintf("sha256-sharded-%d", int64(s.ShardSize))
 	}
+	// A name listed twice is ambiguous: model-signing keeps the last digest (a dict), another
+	// reader could keep the first, and the subject digest covers both. Refuse it.
+	seen := make(map[string]struct{}, len(st.Predicate.Resources))
 	h := sha256.New()
 	for _, r := range st.Predicate.Resources {
 		d, err := hex.DecodeString(r.Digest)
 		if (r.Algorithm != alg && r.Algorithm != "sha256") || err != nil || len(d) != sha256.Size {
 			return nil, fmt.Sprintf("resource %q has no valid sha256 digest", clip(r.Name))
 		}
+		if _, dup := seen[r.Name]; dup {
+			return nil, fmt.Sprintf("resource %q is listed more than once", clip(r.Name))
+		}
+		seen[r.Name] = struct{}{}
 		h.Write(d)
 	}
 	sum := h.Sum(nil)
@@ -700,19 +741,99 @@ func readBounded(p string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	// Sized from the file (io.ReadAll alone doubles its buffer up to twice the file); read
+	// through the limit whatever the size said, for files that grow or lie (FIFOs, /proc).
+	var buf bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > limit {
+			return nil, fmt.Errorf("signature file larger than %d bytes", limit)
+		}
+		buf.Grow(int(fi.Size()) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
 		return nil, err
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("signature file larger than %d bytes", limit)
 	}
-	return bytes.TrimSpace(b), nil
+	return b, nil
 }
 
-func clip(s string) string {
-	if len(s) > 128 {
-		return s[:128] + "…"
+func clip(s string) string { return clipN(s, 128) }
+
+// clipN cuts s to at most n bytes at a rune boundary, marking the cut.
+func clipN(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// ambiguousKeys reports an object of JSON text with two keys equal but for case, or equal: Go
+// matches keys to fields ignoring case (Unicode simple folding) and keeps the last of
+// duplicates, model-signing (Python) matches exactly, so the two could read different
+// manifests from one signed statement. Such a statement is refused rather than read one way.
+func ambiguousKeys(b []byte) string {
+	type frame struct {
+		keys    map[string]string // folded key -> key as written; nil in an array
+		keyNext bool
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return ""
+		}
+		if err != nil {
+			return err.Error()
+		}
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			top := &stack[n-1]
+			if top.keyNext {
+				if k, ok := tok.(string); ok {
+					f := strings.ToLower(strings.ToUpper(k))
+					if prev, dup := top.keys[f]; dup {
+						return fmt.Sprintf("keys %q and %q of one object are the same to some JSON readers", clip(prev), clip(k))
+					}
+					top.keys[f] = k
+					top.keyNext = false
+					continue
+				}
+			} else {
+				top.keyNext = true // after this value, a key
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{keys: map[string]string{}, keyNext: true})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+// jsonValues counts the objects, arrays and elements of JSON text ('{', '[' and ',' outside
+// strings), without decoding it: a bound on what decoding would allocate.
+func jsonValues(b []byte) int {
+	n, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && (c == '{' || c == '[' || c == ','):
+			n++
+		}
+	}
+	return n
 }
