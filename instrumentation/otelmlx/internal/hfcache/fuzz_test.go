@@ -117,17 +117,40 @@ func FuzzDetect(f *testing.F) {
 		if len(s.Blobs) > maxFiles {
 			t.Fatalf("%d blobs", len(s.Blobs))
 		}
-		realBlob, err := os.Lstat(filepath.Join(blobs, good))
-		must(t, err)
+		// A blob is recorded exactly for the links whose text names an entry of this
+		// repository's blobs/ by a SHA-256, whatever is there (a decoy, a link elsewhere, a
+		// directory): the loader's reads through the link are compared with that name, so no
+		// such link may be left out, and no other may be put in.
+		named := func(p string) (string, bool) {
+			t, err := os.Readlink(p)
+			if err != nil {
+				return "", false
+			}
+			if !filepath.IsAbs(t) {
+				t = filepath.Join(filepath.Dir(p), t)
+			}
+			t = filepath.Clean(t)
+			return filepath.Base(t), sha256Re.MatchString(filepath.Base(t)) && filepath.Dir(t) == filepath.Join(s.RepoDir, "blobs")
+		}
 		for rel, sha := range s.Blobs {
 			p := filepath.Join(model, filepath.FromSlash(rel))
 			if mode&modeFile != 0 {
 				p = model
 			}
-			fi, err := os.Stat(p)
-			if !sha256Re.MatchString(sha) || err != nil || sha != good || !os.SameFile(fi, realBlob) {
-				t.Fatalf("blob %s recorded for %q (-> %q): not the repository's blob of that name", sha, rel, target)
+			if want, ok := named(p); !ok || sha != want {
+				t.Fatalf("blob %s recorded for %q (-> %q): its link does not name it in this repository's blobs/", sha, rel, target)
 			}
+		}
+		rel := filepath.ToSlash(name)
+		if mode&modeFile != 0 {
+			rel = filepath.Base(link)
+		}
+		st, serr := os.Stat(link)
+		if mode&modeFile != 0 && serr == nil && st.IsDir() {
+			rel = "" // the model is the directory the link leads to: its files are checked
+		}
+		if want, ok := named(link); ok && err == nil && rel != "" && s.Blobs[rel] != want {
+			t.Fatalf("link %q -> %q names blob %s, recorded %q", rel, target, want, s.Blobs[rel])
 		}
 	})
 }

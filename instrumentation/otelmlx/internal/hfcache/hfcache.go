@@ -29,8 +29,6 @@ type Snapshot struct {
 	// the base name when the model is one file), to the SHA-256 of the LFS blob it links to.
 	// Files that are not links to a SHA-256-named blob are absent.
 	Blobs map[string]string
-
-	blobs *string // blobsDir, once resolved
 }
 
 // Source is the model's source URI: hf://org/repo@revision.
@@ -108,16 +106,22 @@ func (s *Snapshot) readLinks(abs string) error {
 	if err != nil {
 		return err
 	}
+	root := abs
 	if fi.Mode()&os.ModeSymlink != 0 {
-		if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+		// The model is one file, or a link that leads nowhere (the load will fail; what it
+		// names is still recorded).
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
 			s.link(abs, filepath.Base(abs))
 			return nil
 		}
+		// A link to a directory: WalkDir does not follow its root, but a root ending in a
+		// separator is the directory the link leads to.
+		root += string(filepath.Separator)
 	} else if !fi.IsDir() {
 		return nil
 	}
 	n := 0
-	return filepath.WalkDir(abs, func(p string, d os.DirEntry, err error) error {
+	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -136,42 +140,24 @@ func (s *Snapshot) readLinks(abs string) error {
 	})
 }
 
-// link records the blob a snapshot file links to, when the link leads to a regular file of this
-// repository's blobs/ directory named by a SHA-256. Where the link leads is asked of the file
-// system, not read from the link's text: "../../x/../blobs/<sha>" with x a link elsewhere, or
-// a blob that is itself a link to another, lands outside what the text says.
+// link records the blob a snapshot file's link names: a SHA-256-named entry of this
+// repository's blobs/ directory, read from the link's text (relative to the link's directory,
+// as huggingface_hub writes it). Where the link really leads is deliberately not asked: what
+// the loader reads through it is hashed and compared with that name whatever it is, so a blob
+// replaced by a link to other content, or a path through a directory link elsewhere, is a
+// mismatch rather than a file left unchecked.
 func (s *Snapshot) link(p, rel string) {
 	target, err := os.Readlink(p)
 	if err != nil {
 		return
 	}
-	name := filepath.Base(target)
-	if !isSHA256(name) {
-		return
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(p), target)
 	}
-	blobs := s.blobsDir()
-	if blobs == "" {
-		return
-	}
-	resolved, err := filepath.EvalSymlinks(p)
-	if err != nil || resolved != filepath.Join(blobs, name) {
-		return
-	}
-	if fi, err := os.Lstat(resolved); err == nil && fi.Mode().IsRegular() {
+	target = filepath.Clean(target)
+	if name := filepath.Base(target); isSHA256(name) && filepath.Dir(target) == filepath.Join(s.RepoDir, "blobs") {
 		s.Blobs[rel] = name
 	}
-}
-
-// blobsDir is the repository's blobs/ directory with links resolved, "" if it has none.
-func (s *Snapshot) blobsDir() string {
-	if s.blobs == nil {
-		d, err := filepath.EvalSymlinks(filepath.Join(s.RepoDir, "blobs"))
-		if err != nil {
-			d = ""
-		}
-		s.blobs = &d
-	}
-	return *s.blobs
 }
 
 func isSHA256(s string) bool {

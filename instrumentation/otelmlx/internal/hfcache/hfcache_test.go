@@ -118,3 +118,32 @@ func TestLinksOutsideBlobsAreNotTrusted(t *testing.T) {
 		t.Fatalf("link outside blobs/: %+v, %v", s, err)
 	}
 }
+
+// TestBlobReplacedByLinkIsChecked: an attacker who swaps a blob for a link to other content (or
+// reroutes the path through a directory link) must not take the file out of the check: the
+// snapshot link still names the blob, so the content read through it is compared with that name
+// and differs.
+func TestBlobReplacedByLinkIsChecked(t *testing.T) {
+	root := t.TempDir()
+	weights := []byte("the weights the Hub served")
+	repoDir := filepath.Join(root, "hub", "models--org--repo")
+	snap := cache(t, repoDir, rev, map[string][]byte{"model.safetensors": weights}, map[string]bool{"model.safetensors": true})
+	evil := filepath.Join(root, "evil.safetensors")
+	must(t, os.WriteFile(evil, []byte("poisoned weights"), 0o644))
+	blob := filepath.Join(repoDir, "blobs", sum(weights))
+	must(t, os.Remove(blob))
+	must(t, os.Symlink(evil, blob))
+
+	for _, model := range []string{snap, filepath.Join(snap, "model.safetensors")} {
+		s, err := Detect(model)
+		if err != nil || s == nil || s.Blobs["model.safetensors"] != sum(weights) {
+			t.Fatalf("Detect(%s) = %+v, %v: the link to the swapped blob is not recorded", model, s, err)
+		}
+		got, err := os.ReadFile(filepath.Join(snap, "model.safetensors")) // what a loader reads
+		must(t, err)
+		m := s.Check(map[string]string{"model.safetensors": sum(got)})
+		if len(m) != 1 || m[0].Expected != sum(weights) || m[0].Actual != sum(got) {
+			t.Fatalf("Check = %+v, want the swapped content reported", m)
+		}
+	}
+}
