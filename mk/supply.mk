@@ -41,5 +41,5 @@ test-supply: $(SUPPLY_STAMP)
 SUPPLY_BENCH_COUNT ?= 5
 bench-supply: $(SUPPLY_STAMP)
 	@mkdir -p $(CURDIR)/build
-	@cd instrumentation && OTELMLX_PYTHON=$(MLX_PY) $(GO) test -run '^$$' -bench 'Scan$$|ScanHostile|Verify' -benchmem -benchtime $(BENCHTIME) -count $(SUPPLY_BENCH_COUNT) ./otelmlx/internal/pickle ./otelmlx/internal/modelsig | tee $(CURDIR)/build/bench-supply.txt
+	@cd instrumentation && OTELMLX_PYTHON=$(MLX_PY) $(GO) test -run '^$$' -bench 'Scan$$|ScanDense|ScanHostile|Verify' -benchmem -benchtime $(BENCHTIME) -count $(SUPPLY_BENCH_COUNT) ./otelmlx/internal/pickle ./otelmlx/internal/modelsig | tee $(CURDIR)/build/bench-supply.txt
 	@awk -f scripts/supply/bench-summary.awk $(CURDIR)/build/bench-supply.txt

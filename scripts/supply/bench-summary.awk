@@ -15,9 +15,9 @@ function med(k,    n, i, j, t, a) {
 
 # mbs prints one throughput line: median MB/s, the spread, and the median per CPU second.
 function mbs(name, what,    k, m) {
-	k = "BenchmarkScan/" name SUBSEP "MB/s"
+	k = "Benchmark" name SUBSEP "MB/s"
 	m = med(k)
-	printf "%s: %.0f MB/s (median of %d runs, %.0f-%.0f; %.0f per CPU second)", what, m, c[k], lo[k], hi[k], med("BenchmarkScan/" name SUBSEP "cpu-MB/s")
+	printf "%s: %.0f MB/s (median of %d runs, %.0f-%.0f; %.0f per CPU second)", what, m, c[k], lo[k], hi[k], med("Benchmark" name SUBSEP "cpu-MB/s")
 }
 
 /^Benchmark/ {
@@ -28,11 +28,12 @@ function mbs(name, what,    k, m) {
 }
 
 END {
-	mbs("checkpoint/stream", "ratio: pickle scan, 256 MiB PyTorch-like checkpoint read as a stream"); print "; issue: >= 500"
-	mbs("checkpoint/file", "       the same checkpoint as a file (payload skipped)"); print ""
-	mbs("dense", "ratio: pickle scan, dense opcodes (20,000-tensor state dict, no payload: the parser itself), from memory"); print "; issue: >= 500"
-	mbs("dense/file", "ratio: pickle scan, the same dense stream from a file (io.ReaderAt, as a model load reads it)"); print "; issue: >= 500"
-	printf "       floor of that: reading the file through the scanner's window, parsing nothing: %.0f MB/s (median)\n", med("BenchmarkScan/dense/file-read-floor" SUBSEP "MB/s")
+	mbs("Scan/checkpoint/stream", "ratio: pickle scan, 256 MiB PyTorch-like checkpoint read as a stream"); print "; issue: >= 500"
+	mbs("Scan/checkpoint/file", "       the same checkpoint as a file (payload skipped)"); print ""
+	mbs("ScanDense/memory", "ratio: pickle scan, dense opcodes (20,000-tensor state dict, no payload: the parser itself), from memory"); print "; issue: >= 500"
+	mbs("ScanDense/file", "ratio: pickle scan, the same dense stream from a file (io.ReaderAt, as a model load reads it)"); print "; issue: >= 500"
+	mbs("ScanDense/file-cold", "       the same from a file with the scanner pool empty (first scan of a process: stack, memo and arena grown from nothing)"); print ""
+	printf "       floor of that: reading the file through the scanner's window, parsing nothing: %.0f MB/s (median)\n", med("BenchmarkScanDense/file-read-floor" SUBSEP "MB/s")
 	printf "       hostile shapes (BenchmarkScanHostile, each the worst case of one path), median MB/s:"
 	n = split("globals stack-global non-ascii protocol0-ints far-memo", hs, " ")
 	for (i = 1; i <= n; i++) printf " %s %.0f%s", hs[i], med("BenchmarkScanHostile/" hs[i] SUBSEP "MB/s"), i < n ? "," : "\n"

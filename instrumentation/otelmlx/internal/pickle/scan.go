@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -186,6 +187,17 @@ func (s *scanner) release() {
 	scanners.Put(s)
 }
 
+// grow makes room for n more elements, at least doubling the capacity when it must grow.
+// append grows large slices by a quarter, which for the memo and the arena of a dense stream
+// allocated five times their final size; doubling keeps it to two, and fast (which only fills
+// what capacity there is) stops for step less often.
+func grow[T any](v []T, n int) []T {
+	if n <= cap(v)-len(v) {
+		return v
+	}
+	return slices.Grow(v, max(n, cap(v), 64))
+}
+
 func keep[T any](v []T) []T {
 	var zero T
 	if uintptr(cap(v))*unsafe.Sizeof(zero) > maxPooled {
@@ -260,7 +272,7 @@ func (s *scanner) push(v value) error {
 	if len(s.stack)+len(s.marks) >= s.lim.MaxStack {
 		return s.fail(ErrLimit, "stack deeper than the stack limit")
 	}
-	s.stack = append(s.stack, v)
+	s.stack = append(grow(s.stack, 1), v)
 	return nil
 }
 
@@ -310,7 +322,7 @@ func (s *scanner) str(b []byte) value {
 	}
 	s.retained += len(b)
 	off := len(s.arena)
-	s.arena = append(s.arena, b...)
+	s.arena = append(grow(s.arena, len(b)), b...)
 	return value{kind: kString, off: int32(off), n: int32(len(b))}
 }
 
@@ -429,7 +441,7 @@ func (s *scanner) step(op byte) (done bool, err error) {
 		if len(s.stack)+len(s.marks) >= s.lim.MaxStack {
 			return false, s.fail(ErrLimit, "stack deeper than the stack limit")
 		}
-		s.marks = append(s.marks, len(s.stack))
+		s.marks = append(grow(s.marks, 1), len(s.stack))
 		return false, nil
 	case opSTOP:
 		if err := s.need(1); err != nil {
@@ -769,6 +781,7 @@ func (s *scanner) put(i uint64) error {
 		// grow by more than a small step.
 		// A far index set earlier moves from the sparse map into the slice as the slice
 		// reaches it, so each index has one home and memoGet finds it there.
+		s.memo = grow(s.memo, int(i)+1-len(s.memo))
 		for uint64(len(s.memo)) < i {
 			s.memo = append(s.memo, s.takeSparse(uint64(len(s.memo))))
 		}
