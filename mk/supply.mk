@@ -36,10 +36,15 @@ test-supply: $(SUPPLY_STAMP)
 
 # Wall-clock figures and, beside them, the same per second of process CPU time (cpu-MB/s,
 # cpu-ms/op): on a shared machine the wall clock includes waiting for a core. This machine's speed
-# drifts by up to a third from minute to minute, so each benchmark runs SUPPLY_BENCH_COUNT times
-# (interleaved by -count) and the lines give the median, with the lowest and highest run.
+# drifts by up to a third from minute to minute, so the benchmarks run SUPPLY_BENCH_COUNT rounds,
+# each round every benchmark once (interleaved, unlike -count, which repeats one benchmark before
+# the next), and the lines give the median, with the lowest and highest round.
 SUPPLY_BENCH_COUNT ?= 5
 bench-supply: $(SUPPLY_STAMP)
 	@mkdir -p $(CURDIR)/build
-	@cd instrumentation && OTELMLX_PYTHON=$(MLX_PY) $(GO) test -run '^$$' -bench 'Scan$$|ScanDense|ScanHostile|Verify' -benchmem -benchtime $(BENCHTIME) -count $(SUPPLY_BENCH_COUNT) ./otelmlx/internal/pickle ./otelmlx/internal/modelsig | tee $(CURDIR)/build/bench-supply.txt
+	@cd instrumentation && $(GO) test -c -o $(CURDIR)/build/bench-pickle.test ./otelmlx/internal/pickle && $(GO) test -c -o $(CURDIR)/build/bench-modelsig.test ./otelmlx/internal/modelsig
+	@for i in $$(seq $(SUPPLY_BENCH_COUNT)); do \
+	  (cd instrumentation/otelmlx/internal/pickle && $(CURDIR)/build/bench-pickle.test -test.run '^$$' -test.bench 'Scan$$|ScanDense|ScanHostile' -test.benchmem -test.benchtime $(BENCHTIME)) && \
+	  (cd instrumentation/otelmlx/internal/modelsig && OTELMLX_PYTHON=$(MLX_PY) $(CURDIR)/build/bench-modelsig.test -test.run '^$$' -test.bench 'Verify' -test.benchmem -test.benchtime $(BENCHTIME)) || exit 1; \
+	done | tee $(CURDIR)/build/bench-supply.txt | grep '^Benchmark'
 	@awk -f scripts/supply/bench-summary.awk $(CURDIR)/build/bench-supply.txt

@@ -162,6 +162,7 @@ func Scan(r io.Reader, lim Limits) (*Result, error) {
 func ScanAt(r io.ReaderAt, size int64, lim Limits) (*Result, error) {
 	s := newScanner(lim)
 	s.in.initReaderAt(r, size, s.lim.MaxInput)
+	s.presize(size, true)
 	return s.run()
 }
 
@@ -170,6 +171,7 @@ func ScanAt(r io.ReaderAt, size int64, lim Limits) (*Result, error) {
 func ScanBytes(b []byte, lim Limits) (*Result, error) {
 	s := newScanner(lim)
 	s.in.initBytes(b, s.lim.MaxInput)
+	s.presize(int64(len(b)), false)
 	return s.run()
 }
 

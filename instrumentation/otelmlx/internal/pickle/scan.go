@@ -187,6 +187,18 @@ func (s *scanner) release() {
 	scanners.Put(s)
 }
 
+// presize gives a scanner with less room its first memo and, when strings are copied, arena
+// capacity from the size of the input, so that a scan with an empty pool does not grow them
+// from nothing by doubling. Every memo entry takes at least a byte of input and a dense state
+// dict holds a memoized value per 40 bytes and a retained string byte per two; the hints are
+// capped (768 KiB of memo, 2 MiB of arena), so a large file with few opcodes costs little.
+func (s *scanner) presize(size int64, copies bool) {
+	s.memo = grow(s.memo, int(min(size/32, 1<<16)))
+	if copies {
+		s.arena = grow(s.arena, int(min(size/2, 2<<20)))
+	}
+}
+
 // grow makes room for n more elements, at least doubling the capacity when it must grow.
 // append grows large slices by a quarter, which for the memo and the arena of a dense stream
 // allocated five times their final size; doubling keeps it to two, and fast (which only fills
