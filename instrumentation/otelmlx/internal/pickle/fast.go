@@ -337,14 +337,6 @@ func (s *scanner) fastTop(capacity int) int {
 	return min(capacity, s.lim.MaxStack-len(s.marks))
 }
 
-// floor is the stack index where the innermost MARK frame starts.
-func (s *scanner) floor() int {
-	if n := len(s.marks); n > 0 {
-		return s.marks[n-1]
-	}
-	return 0
-}
-
 // fixedArg is the argument size of the fixed-width number opcodes.
 var fixedArg = [256]int{opBININT1: 1, opBININT2: 2, opBININT: 4, opBINFLOAT: 8}
 

@@ -273,12 +273,17 @@ func (s *scanner) loop() (*Result, error) {
 	}
 }
 
+// floor is the stack index where the innermost MARK frame starts.
+func (s *scanner) floor() int {
+	if n := len(s.marks); n > 0 {
+		return s.marks[n-1]
+	}
+	return 0
+}
+
 // frame is the number of values above the innermost MARK.
 func (s *scanner) frame() int {
-	if n := len(s.marks); n > 0 {
-		return len(s.stack) - s.marks[n-1]
-	}
-	return len(s.stack)
+	return len(s.stack) - s.floor()
 }
 
 func (s *scanner) push(v value) error {
